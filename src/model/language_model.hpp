@@ -1,0 +1,48 @@
+// What the evaluation harness and the coder see of a model: symbols in, natural-log probabilities out.
+// A model never knows about files on disk after loading (loaders live beside it in src/model/).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace lmac {
+
+// Facts `lmac info` prints and the JSON records carry.
+struct ModelInfo {
+  std::string name;            // directory or file stem
+  std::string model_type;      // "framework" or "llama"
+  std::string format;          // "npz", "safetensors", "gguf"
+  std::string path;
+  std::string architecture;    // one human-readable line: D, layers, heads, ...
+  uint64_t parameter_count = 0;
+  std::string stored_dtype;    // "f32", "bf16", ...
+  int bos_token = 0;           // the token that plays BOS
+  std::string bos_source;      // where BOS came from, e.g. "config.json bos_token_id" or "byte 0 (framework)"
+  std::vector<int> byte_tokens;  // for Llama models: token id of each symbol; empty for framework models
+  std::string fingerprint;     // hex hash of everything that changes a pdf
+};
+
+class LanguageModel {
+ public:
+  virtual ~LanguageModel() = default;
+
+  virtual const ModelInfo& info() const = 0;
+
+  // Number of symbols one position predicts: 256 for byte-level models, 65536 for 16-bit framework
+  // models, 128 for Llama models under the `ascii` byte mapping.
+  virtual int alphabet_size() const = 0;
+
+  // The symbol width the model was trained on, when it declares one (framework npz `lmac_bits`,
+  // or 16 for a 65536-symbol model).
+  virtual std::optional<int> declared_bits() const { return std::nullopt; }
+
+  // Scores `batch` sequences of `length` symbols each, stored back to back in `symbols`.
+  // Writes out[(b * length + t) * alphabet_size() + s] = log p(x_t = s | BOS, x_0 .. x_{t-1}),
+  // restricted to the alphabet and normalised over it. Positions start at 0 for every sequence.
+  virtual void log_probs(std::span<const uint32_t> symbols, int batch, int length, std::span<float> out) = 0;
+};
+
+}  // namespace lmac
