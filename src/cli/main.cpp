@@ -1,1 +1,37 @@
-int main() { return 0; }
+// lmac: argument parsing and command dispatch only. Every failure becomes one "lmac: error:" line and a
+// non-zero exit code: 2 for usage errors, 1 for everything else.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "util/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"lmac " LMAC_VERSION ": lossless audio compression with language models, measured against classic codecs"};
+  app.set_version_flag("--version", std::string("lmac ") + LMAC_VERSION);
+  app.require_subcommand(1);
+  std::vector<std::pair<CLI::App*, lmac::Action>> commands;
+  auto eval_action = lmac::add_eval_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (CLI::App* sub : app.get_subcommands()) {
+      if (sub->get_name() == "eval") return eval_action();
+    }
+    fmt::print(stderr, "lmac: error: no command given\n");
+    return 2;
+  } catch (const lmac::Error& e) {
+    fmt::print(stderr, "lmac: error: {}\n", e.what());
+    return e.code() == lmac::ErrorCode::usage ? 2 : 1;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "lmac: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "lmac: error: internal: {}\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,79 @@
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "eval/eval_run.hpp"
+#include "eval/reporters.hpp"
+#include "util/atomic_file.hpp"
+#include "util/error.hpp"
+
+namespace lmac {
+
+Action add_eval_command(CLI::App& app) {
+  auto config = std::make_shared<EvalConfig>();
+  auto num_chunks = std::make_shared<int64_t>(-1);
+  auto byte_order = std::make_shared<std::string>("msb");
+  auto embedding_dim = std::make_shared<int>(0), num_layers = std::make_shared<int>(0),
+       widening_factor = std::make_shared<int>(0);
+  EvalConfig& c = *config;
+
+  CLI::App* eval = app.add_subcommand("eval", "Measure compression ratios on every audio file under a directory, "
+                                              "under the protocol of \"Language Modeling Is Compression\"");
+  eval->add_option("--audio_dir,--audio-dir", c.audio_dir, "every audio file below DIR, recursively, in sorted path order")
+      ->required();
+  eval->add_option("--model_path,--model-path", c.model_paths,
+                   "a model to evaluate (repeatable): .npz, a Llama directory, llama:DIR, default or none")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  eval->add_option("--baseline_compressors,--baseline-compressors", c.baseline_compressors,
+                   "classic compressors: gzip lzma flac zstd bzip2 brotli wavpack png flac-lmic")
+      ->expected(0, -1)
+      ->delimiter(',')
+      ->capture_default_str();
+  eval->add_option("--bits", c.stream.bits, "symbol width: 8 or 16")->capture_default_str();
+  eval->add_flag_callback("--use_16bit,--use-16bit", [&c] { c.stream.bits = 16; }, "same as --bits 16");
+  eval->add_option("--byte_order,--byte-order", *byte_order, "byte order of 16-bit samples: msb or lsb")
+      ->check(CLI::IsMember({"msb", "lsb"}))
+      ->capture_default_str();
+  eval->add_option("--stereo_blocking_n,--stereo-blocking-n", c.stream.stereo_blocking_n,
+                   "channel block length in samples")
+      ->capture_default_str();
+  eval->add_option("--chunk_size,--chunk-size", c.chunk_size, "chunk size in bytes of the symbol stream")
+      ->capture_default_str();
+  eval->add_option("--num_chunks,--num-chunks", *num_chunks, "evaluate the first N chunks over all files (default: all)");
+  eval->add_option("--max_length,--max-length", c.max_length, "context window of a model")->capture_default_str();
+  eval->add_option("--byte_mapping,--byte-mapping", c.byte_mapping, "bytes to tokens for Llama models: bytes, piece, ascii")
+      ->capture_default_str();
+  eval->add_option("--top_k,--top-k", c.top_k, "keep the K most likely symbols and renormalise (0: off)");
+  eval->add_option("--device", c.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  eval->add_option("--dtype", c.dtype, "auto, fp32, bf16 or fp16")->capture_default_str();
+  eval->add_option("--weights", c.weights, "stored, or q8_0 to quantize at load")->capture_default_str();
+  eval->add_option("--batch_size,--batch-size", c.batch_size, "chunks per batch (default: automatic)");
+  eval->add_option("--num_heads,--num-heads", c.num_heads, "attention heads of framework models")->capture_default_str();
+  eval->add_option("--embedding_dim,--embedding-dim", *embedding_dim, "checked against the framework model's shapes");
+  eval->add_option("--num_layers,--num-layers", *num_layers, "checked against the framework model's shapes");
+  eval->add_option("--widening_factor,--widening-factor", *widening_factor, "checked against the framework model's shapes");
+  eval->add_flag("--slow_compression,--slow-compression", c.slow_compression,
+                 "re-evaluate every prefix, O(n^2), as the reference's slow path");
+  eval->add_option("--output_file,--output-file", c.output_file, "write the JSON results there");
+  eval->add_option("--format", c.format, "what stdout shows: table, markdown or csv")->capture_default_str();
+
+  return [config, num_chunks, byte_order, embedding_dim, num_layers, widening_factor]() {
+    EvalConfig& c = *config;
+    if (*num_chunks != -1) c.num_chunks = *num_chunks;
+    c.stream.byte_order = *byte_order == "lsb" ? ByteOrder::lsb : ByteOrder::msb;
+    if (*embedding_dim) c.embedding_dim = *embedding_dim;
+    if (*num_layers) c.num_layers = *num_layers;
+    if (*widening_factor) c.widening_factor = *widening_factor;
+    if (c.baseline_compressors.empty() && c.model_paths.empty()) {
+      throw_error(ErrorCode::usage, "nothing to evaluate: --baseline_compressors is empty and no --model_path is given");
+    }
+    EvalOutput out = run_eval(c);
+    if (!c.output_file.empty()) write_file_atomically(c.output_file, out.document.dump(2) + "\n");
+    fmt::print("{}", render_results(out.records, c.format));
+    return 0;
+  };
+}
+
+}  // namespace lmac
