@@ -5,10 +5,25 @@
 
 #include <CLI/CLI.hpp>
 
+#include "model/model_resolver.hpp"
+
 namespace lmac {
 
 using Action = std::function<int()>;  // returns the exit code; throws lmac::Error on failure
 
 Action add_eval_command(CLI::App& app);
+Action add_score_command(CLI::App& app);
+Action add_info_command(CLI::App& app);
+Action add_symbols_command(CLI::App& app);
+
+// The flags that shape a model's pdf, shared by every command that loads one. Values of 0 for
+// embedding_dim, num_layers and widening_factor mean "not given"; finish_model_options turns them into
+// std::nullopt.
+struct ModelFlags {
+  ModelOptions options;
+  int embedding_dim = 0, num_layers = 0, widening_factor = 0;
+};
+void add_model_flags(CLI::App* command, ModelFlags& flags);
+ModelOptions finish_model_options(const ModelFlags& flags);
 
 }  // namespace lmac

@@ -14,8 +14,7 @@ Action add_eval_command(CLI::App& app) {
   auto config = std::make_shared<EvalConfig>();
   auto num_chunks = std::make_shared<int64_t>(-1);
   auto byte_order = std::make_shared<std::string>("msb");
-  auto embedding_dim = std::make_shared<int>(0), num_layers = std::make_shared<int>(0),
-       widening_factor = std::make_shared<int>(0);
+  auto model_flags = std::make_shared<ModelFlags>();
   EvalConfig& c = *config;
 
   CLI::App* eval = app.add_subcommand("eval", "Measure compression ratios on every audio file under a directory, "
@@ -43,29 +42,21 @@ Action add_eval_command(CLI::App& app) {
       ->capture_default_str();
   eval->add_option("--num_chunks,--num-chunks", *num_chunks, "evaluate the first N chunks over all files (default: all)");
   eval->add_option("--max_length,--max-length", c.max_length, "context window of a model")->capture_default_str();
-  eval->add_option("--byte_mapping,--byte-mapping", c.byte_mapping, "bytes to tokens for Llama models: bytes, piece, ascii")
-      ->capture_default_str();
-  eval->add_option("--top_k,--top-k", c.top_k, "keep the K most likely symbols and renormalise (0: off)");
   eval->add_option("--device", c.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   eval->add_option("--dtype", c.dtype, "auto, fp32, bf16 or fp16")->capture_default_str();
   eval->add_option("--weights", c.weights, "stored, or q8_0 to quantize at load")->capture_default_str();
   eval->add_option("--batch_size,--batch-size", c.batch_size, "chunks per batch (default: automatic)");
-  eval->add_option("--num_heads,--num-heads", c.num_heads, "attention heads of framework models")->capture_default_str();
-  eval->add_option("--embedding_dim,--embedding-dim", *embedding_dim, "checked against the framework model's shapes");
-  eval->add_option("--num_layers,--num-layers", *num_layers, "checked against the framework model's shapes");
-  eval->add_option("--widening_factor,--widening-factor", *widening_factor, "checked against the framework model's shapes");
+  add_model_flags(eval, *model_flags);
   eval->add_flag("--slow_compression,--slow-compression", c.slow_compression,
                  "re-evaluate every prefix, O(n^2), as the reference's slow path");
   eval->add_option("--output_file,--output-file", c.output_file, "write the JSON results there");
   eval->add_option("--format", c.format, "what stdout shows: table, markdown or csv")->capture_default_str();
 
-  return [config, num_chunks, byte_order, embedding_dim, num_layers, widening_factor]() {
+  return [config, num_chunks, byte_order, model_flags]() {
     EvalConfig& c = *config;
     if (*num_chunks != -1) c.num_chunks = *num_chunks;
     c.stream.byte_order = *byte_order == "lsb" ? ByteOrder::lsb : ByteOrder::msb;
-    if (*embedding_dim) c.embedding_dim = *embedding_dim;
-    if (*num_layers) c.num_layers = *num_layers;
-    if (*widening_factor) c.widening_factor = *widening_factor;
+    c.model = finish_model_options(*model_flags);
     if (c.baseline_compressors.empty() && c.model_paths.empty()) {
       throw_error(ErrorCode::usage, "nothing to evaluate: --baseline_compressors is empty and no --model_path is given");
     }

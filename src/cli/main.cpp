@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <map>
 
 #include "cli/commands.hpp"
 #include "util/error.hpp"
@@ -11,17 +12,19 @@ int main(int argc, char** argv) {
   CLI::App app{"lmac " LMAC_VERSION ": lossless audio compression with language models, measured against classic codecs"};
   app.set_version_flag("--version", std::string("lmac ") + LMAC_VERSION);
   app.require_subcommand(1);
-  std::vector<std::pair<CLI::App*, lmac::Action>> commands;
-  auto eval_action = lmac::add_eval_command(app);
+  const std::map<std::string, lmac::Action> actions = {
+      {"eval", lmac::add_eval_command(app)},
+      {"score", lmac::add_score_command(app)},
+      {"info", lmac::add_info_command(app)},
+      {"symbols", lmac::add_symbols_command(app)},
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   try {
-    for (CLI::App* sub : app.get_subcommands()) {
-      if (sub->get_name() == "eval") return eval_action();
-    }
+    for (CLI::App* sub : app.get_subcommands()) return actions.at(sub->get_name())();
     fmt::print(stderr, "lmac: error: no command given\n");
     return 2;
   } catch (const lmac::Error& e) {

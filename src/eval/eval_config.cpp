@@ -17,12 +17,12 @@ void validate(const EvalConfig& c) {
     throw_error(ErrorCode::usage, "--stereo_blocking_n must be positive, not {}", c.stream.stereo_blocking_n);
   }
   if (c.max_length < 2) throw_error(ErrorCode::usage, "--max_length must be at least 2, not {}", c.max_length);
-  if (c.byte_mapping != "bytes" && c.byte_mapping != "piece" && c.byte_mapping != "ascii") {
-    throw_error(ErrorCode::usage, "--byte_mapping must be bytes, piece or ascii, not '{}'", c.byte_mapping);
+  if (c.model.byte_mapping != "bytes" && c.model.byte_mapping != "piece" && c.model.byte_mapping != "ascii") {
+    throw_error(ErrorCode::usage, "--byte_mapping must be bytes, piece or ascii, not '{}'", c.model.byte_mapping);
   }
-  if (c.top_k < 0) throw_error(ErrorCode::usage, "--top_k must be positive, not {}", c.top_k);
+  if (c.model.top_k < 0) throw_error(ErrorCode::usage, "--top_k must be positive, not {}", c.model.top_k);
   if (c.batch_size < 0) throw_error(ErrorCode::usage, "--batch_size must be positive, not {}", c.batch_size);
-  if (c.num_heads <= 0) throw_error(ErrorCode::usage, "--num_heads must be positive, not {}", c.num_heads);
+  if (c.model.num_heads <= 0) throw_error(ErrorCode::usage, "--num_heads must be positive, not {}", c.model.num_heads);
   if (c.dtype != "auto" && c.dtype != "fp32" && c.dtype != "bf16" && c.dtype != "fp16") {
     throw_error(ErrorCode::usage, "--dtype must be auto, fp32, bf16 or fp16, not '{}'", c.dtype);
   }
@@ -48,17 +48,17 @@ nlohmann::ordered_json to_json(const EvalConfig& c) {
   j["chunk_size"] = c.chunk_size;
   j["num_chunks"] = c.num_chunks ? nlohmann::ordered_json(*c.num_chunks) : nlohmann::ordered_json(nullptr);
   j["max_length"] = c.max_length;
-  j["byte_mapping"] = c.byte_mapping;
-  j["top_k"] = c.top_k;
+  j["byte_mapping"] = c.model.byte_mapping;
+  j["top_k"] = c.model.top_k;
   j["device"] = c.device;
   j["dtype"] = c.dtype;
   j["weights"] = c.weights;
   j["batch_size"] = c.batch_size;
-  j["num_heads"] = c.num_heads;
+  j["num_heads"] = c.model.num_heads;
   auto opt = [](const std::optional<int>& v) { return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr); };
-  j["embedding_dim"] = opt(c.embedding_dim);
-  j["num_layers"] = opt(c.num_layers);
-  j["widening_factor"] = opt(c.widening_factor);
+  j["embedding_dim"] = opt(c.model.embedding_dim);
+  j["num_layers"] = opt(c.model.num_layers);
+  j["widening_factor"] = opt(c.model.widening_factor);
   j["slow_compression"] = c.slow_compression;
   j["output_file"] = c.output_file;
   j["format"] = c.format;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audio/symbol_stream.hpp"
+#include "model/model_resolver.hpp"
 
 namespace lmac {
 
@@ -20,14 +21,11 @@ struct EvalConfig {
   int64_t chunk_size = 2048;
   std::optional<int64_t> num_chunks;     // all when empty
   int max_length = 2048;
-  std::string byte_mapping = "bytes";
-  int top_k = 0;                         // 0: off
+  ModelOptions model;                    // num_heads, shape checks, byte_mapping, top_k
   std::string device = "auto";
   std::string dtype = "auto";
   std::string weights = "stored";
   int batch_size = 0;                    // 0: automatic
-  int num_heads = 8;
-  std::optional<int> embedding_dim, num_layers, widening_factor;
   bool slow_compression = false;
   std::string output_file;
   std::string format = "table";

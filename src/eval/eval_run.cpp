@@ -2,9 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+#include <map>
+
 #include "codecs/compressor.hpp"
 #include "eval/baseline_eval.hpp"
 #include "eval/corpus.hpp"
+#include "eval/model_eval.hpp"
+#include "model/model_resolver.hpp"
 #include "util/error.hpp"
 #include "util/progress_bar.hpp"
 
@@ -12,32 +17,65 @@ namespace lmac {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 void warn(const std::string& message) { fmt::print(stderr, "lmac: warning: {}\n", message); }
 
-bool baselines_only(const std::vector<std::string>& model_paths) {
-  for (const auto& m : model_paths) {
-    if (m != "none") return false;
+// The compute device for models. This build has only the CPU backend.
+void check_device_and_dtype(const EvalConfig& config) {
+  if (config.device.rfind("cuda", 0) == 0) {
+    throw_error(ErrorCode::unsupported, "--device {}: this lmac was built without the CUDA backend", config.device);
   }
-  return true;
+  if (config.dtype == "bf16" || config.dtype == "fp16") {
+    throw_error(ErrorCode::unsupported, "--dtype {}: the CPU backend computes in fp32 (use --dtype fp32 or auto)",
+                config.dtype);
+  }
+  if (config.weights != "stored") {
+    throw_error(ErrorCode::unsupported, "--weights {}: quantization at load is not supported yet", config.weights);
+  }
+}
+
+// Record names are unique within a run: the second model named "x" becomes "x#2".
+std::string unique_name(const std::string& name, std::map<std::string, int>& seen) {
+  const int n = ++seen[name];
+  return n == 1 ? name : fmt::format("{}#{}", name, n);
 }
 
 }  // namespace
 
 EvalOutput run_eval(const EvalConfig& config) {
   validate(config);
-  // Fail on unknown compressors and models before reading any audio.
+  // Fail on unknown compressors and unusable model paths before reading any audio.
   for (const auto& name : config.baseline_compressors) make_compressor(name);
-  if (!baselines_only(config.model_paths)) {
-    throw_error(ErrorCode::unsupported, "--model_path {}: language models are not supported yet", config.model_paths.front());
+  std::vector<ModelSpec> models;
+  for (const auto& path : config.model_paths) {
+    ModelSpec spec = resolve_model_path(path);
+    if (spec.kind != ModelKind::none) models.push_back(spec);
   }
+  if (!models.empty()) check_device_and_dtype(config);
 
   const Corpus corpus = load_corpus({config.audio_dir, config.stream, static_cast<size_t>(config.chunk_size),
                                      config.num_chunks},
                                     warn);
   EvalOutput output;
+  std::map<std::string, int> names_seen;
   for (const auto& name : config.baseline_compressors) {
     ProgressBar progress(name, corpus.chunks.size());
     output.records.push_back(evaluate_baseline(name, corpus, progress));
+    unique_name(name, names_seen);
+  }
+  if (!models.empty()) warn("no GPU backend in this build: models run on the CPU");
+  for (const ModelSpec& spec : models) {
+    // One model at a time: each is freed before the next is loaded.
+    const auto start = Clock::now();
+    std::unique_ptr<LanguageModel> model = load_model(spec, config.model);
+    const double load_time = std::chrono::duration<double>(Clock::now() - start).count();
+    ProgressBar progress(model->info().name, corpus.chunks.size());
+    ResultRecord record = evaluate_model(*model, config, corpus, progress);
+    record.name = unique_name(record.name, names_seen);
+    record.details["load_time"] = load_time;
+    record.total_time = std::chrono::duration<double>(Clock::now() - start).count();
+    output.records.push_back(std::move(record));
   }
 
   auto& doc = output.document;

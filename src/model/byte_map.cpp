@@ -1,0 +1,101 @@
+#include "model/byte_map.hpp"
+
+#include <fmt/format.h>
+
+#include "util/error.hpp"
+
+namespace lmac {
+
+ByteMapping parse_byte_mapping(const std::string& name) {
+  if (name == "bytes") return ByteMapping::bytes;
+  if (name == "piece") return ByteMapping::piece;
+  if (name == "ascii") return ByteMapping::ascii;
+  throw_error(ErrorCode::usage, "--byte_mapping: '{}' is not one of bytes, piece, ascii", name);
+}
+
+const char* byte_mapping_name(ByteMapping mapping) {
+  switch (mapping) {
+    case ByteMapping::bytes: return "bytes";
+    case ByteMapping::piece: return "piece";
+    case ByteMapping::ascii: return "ascii";
+  }
+  return "?";
+}
+
+static std::string utf8(uint32_t cp) {
+  std::string s;
+  if (cp < 0x80) {
+    s += char(cp);
+  } else if (cp < 0x800) {
+    s += char(0xC0 | (cp >> 6));
+    s += char(0x80 | (cp & 0x3F));
+  } else {
+    s += char(0xE0 | (cp >> 12));
+    s += char(0x80 | ((cp >> 6) & 0x3F));
+    s += char(0x80 | (cp & 0x3F));
+  }
+  return s;
+}
+
+const std::array<std::string, 256>& gpt2_byte_to_unicode() {
+  // Printable Latin-1 bytes stand for themselves; the other 68 bytes take code points 256, 257, ... in byte order.
+  static const std::array<std::string, 256> table = [] {
+    std::array<std::string, 256> t;
+    uint32_t next = 256;
+    for (uint32_t b = 0; b < 256; ++b) {
+      bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+      t[b] = utf8(printable ? b : next++);
+    }
+    return t;
+  }();
+  return table;
+}
+
+static std::string fallback_piece(int b) { return fmt::format("<0x{:02X}>", b); }
+
+ByteTokenMap build_byte_token_map(const TokenizerVocab& vocab, ByteMapping mapping) {
+  // Which kind of byte tokens does the vocabulary have? All 256 of one kind, or it is unusable.
+  int missing_fallback = -1, missing_level = -1;
+  for (int b = 255; b >= 0; --b) {
+    if (!vocab.find(fallback_piece(b))) missing_fallback = b;
+    if (!vocab.find(gpt2_byte_to_unicode()[b])) missing_level = b;
+  }
+  ByteTokenMap map;
+  bool sentencepiece;
+  if (missing_fallback < 0) {
+    map.vocab_kind = "byte-fallback <0xNN>";
+    sentencepiece = true;
+  } else if (missing_level < 0) {
+    map.vocab_kind = "byte-level BPE";
+    sentencepiece = false;
+  } else {
+    throw_error(ErrorCode::bad_model,
+                "{}: the vocabulary has no complete set of byte tokens: byte-fallback piece '{}' is missing, and "
+                "byte-level BPE token for byte {} is missing; lmac needs one token per byte value",
+                vocab.source, fallback_piece(missing_fallback), missing_level);
+  }
+
+  auto byte_token = [&](int b) {
+    return *vocab.find(sentencepiece ? fallback_piece(b) : gpt2_byte_to_unicode()[b]);
+  };
+  auto piece_token = [&](int b) {
+    if (sentencepiece && b < 128) {
+      std::string piece = b == ' ' ? std::string("\xE2\x96\x81") : std::string(1, char(b));  // "▁" for space
+      if (auto id = vocab.find(piece)) return *id;
+    }
+    return byte_token(b);
+  };
+
+  const int symbols = mapping == ByteMapping::ascii ? 128 : 256;
+  map.tokens.resize(symbols);
+  for (int s = 0; s < symbols; ++s) map.tokens[s] = mapping == ByteMapping::bytes ? byte_token(s) : piece_token(s);
+  // Two symbols on one token would make their probabilities indistinguishable: refuse such a vocabulary.
+  for (int s = 0; s < symbols; ++s)
+    for (int r = 0; r < s; ++r)
+      if (map.tokens[r] == map.tokens[s])
+        throw_error(ErrorCode::bad_model, "{}: symbols {} and {} both map to token {} under --byte_mapping {}",
+                    vocab.source, r, s, map.tokens[s], byte_mapping_name(mapping));
+  return map;
+}
+
+}  // namespace lmac

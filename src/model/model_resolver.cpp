@@ -1,0 +1,95 @@
+#include "model/model_resolver.hpp"
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "model/framework_loader.hpp"
+#include "model/llama_loader.hpp"
+#include "util/error.hpp"
+
+namespace lmac {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A directory: a Llama model if its config.json says so; otherwise a precise account of what it holds.
+ModelSpec resolve_directory(const std::string& dir) {
+  const fs::path config = fs::path(dir) / "config.json";
+  std::error_code ec;
+  if (fs::exists(config, ec)) return {ModelKind::llama_dir, dir};  // the loader checks model_type and names the field
+  if (fs::exists(fs::path(dir) / "pytorch_model.bin", ec)) {
+    throw_error(ErrorCode::unsupported,
+                "{}: holds pytorch_model.bin, which lmac does not read yet (it is a pickle of torch tensors); convert it "
+                "to safetensors, e.g. in Python: AutoModelForCausalLM.from_pretrained(dir).save_pretrained(out, "
+                "safe_serialization=True)",
+                dir);
+  }
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("consolidated.", 0) == 0 && ends_with(name, ".pth")) {
+      throw_error(ErrorCode::unsupported,
+                  "{}: holds {}, Meta's original checkpoint format, which lmac does not read yet; convert it to the "
+                  "Hugging Face layout with transformers' convert_llama_weights_to_hf.py, which writes safetensors",
+                  dir, name);
+    }
+  }
+  throw_error(ErrorCode::bad_model, "{}: not a model directory: no config.json", dir);
+}
+
+}  // namespace
+
+ModelSpec resolve_model_path(const std::string& model_path) {
+  if (model_path == "none") return {ModelKind::none, ""};
+  if (model_path == "default") {
+    throw_error(ErrorCode::unsupported, "--model_path default: no default model is shipped yet");
+  }
+  std::error_code ec;
+  if (model_path.rfind("llama:", 0) == 0) {
+    const std::string dir = model_path.substr(6);
+    if (!fs::is_directory(dir, ec)) throw_error(ErrorCode::io, "--model_path {}: no such directory: {}", model_path, dir);
+    return {ModelKind::llama_dir, dir};
+  }
+  if (fs::exists(model_path, ec)) {
+    if (fs::is_directory(model_path, ec)) return resolve_directory(model_path);
+    if (ends_with(model_path, ".npz")) return {ModelKind::framework_npz, model_path};
+    if (ends_with(model_path, ".gguf")) return {ModelKind::gguf, model_path};
+    throw_error(ErrorCode::bad_model,
+                "--model_path {}: unknown model format; expected a framework .npz file, a .gguf file, or a Llama "
+                "directory with config.json",
+                model_path);
+  }
+  if (ends_with(model_path, ".npz") || ends_with(model_path, ".gguf") || model_path.front() == '/' ||
+      model_path.front() == '.') {
+    throw_error(ErrorCode::io, "--model_path {}: file not found", model_path);
+  }
+  if (model_path.find('/') != std::string::npos) {
+    throw_error(ErrorCode::io,
+                "--model_path {}: no such file or directory on this machine; it looks like a model hub name, but lmac "
+                "never downloads: fetch the checkpoint yourself and pass its directory",
+                model_path);
+  }
+  throw_error(ErrorCode::bad_model,
+              "--model_path {}: unknown model format; expected none, default, llama:DIR, a framework .npz file, a "
+              ".gguf file, or a Llama directory with config.json",
+              model_path);
+}
+
+std::unique_ptr<LanguageModel> load_model(const ModelSpec& spec, const ModelOptions& options) {
+  switch (spec.kind) {
+    case ModelKind::framework_npz:
+      return load_framework_model(spec.path, {options.num_heads, options.embedding_dim, options.num_layers,
+                                              options.widening_factor});
+    case ModelKind::llama_dir: return load_llama_model(spec.path, {options.byte_mapping, options.top_k});
+    case ModelKind::gguf: throw_error(ErrorCode::unsupported, "{}: GGUF checkpoints are not read yet", spec.path);
+    case ModelKind::none: break;
+  }
+  throw_error(ErrorCode::internal, "load_model called without a model");
+}
+
+}  // namespace lmac

@@ -1,0 +1,33 @@
+// How --model_path names a model (DESIGN.md section 1), in this order: none, default, llama:DIR, an
+// existing path (*.npz, *.gguf, a Llama directory), then precise errors for everything else.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "model/language_model.hpp"
+
+namespace lmac {
+
+enum class ModelKind { none, framework_npz, llama_dir, gguf };
+
+struct ModelSpec {
+  ModelKind kind = ModelKind::none;
+  std::string path;  // the file or directory, with any `llama:` prefix removed
+};
+
+// Throws lmac::Error (bad_model / io / unsupported) with one precise message for every path that names no
+// usable model.
+ModelSpec resolve_model_path(const std::string& model_path);
+
+struct ModelOptions {
+  int num_heads = 8;  // framework models
+  std::optional<int> embedding_dim, num_layers, widening_factor;
+  std::string byte_mapping = "bytes";  // Llama models
+  int top_k = 0;
+};
+
+std::unique_ptr<LanguageModel> load_model(const ModelSpec& spec, const ModelOptions& options);
+
+}  // namespace lmac
