@@ -15,6 +15,9 @@ Action add_eval_command(CLI::App& app);
 Action add_score_command(CLI::App& app);
 Action add_info_command(CLI::App& app);
 Action add_symbols_command(CLI::App& app);
+Action add_compress_command(CLI::App& app);    // compress_command.cpp
+Action add_decompress_command(CLI::App& app);
+Action add_test_command(CLI::App& app);
 
 // The flags that shape a model's pdf, shared by every command that loads one. Values of 0 for
 // embedding_dim, num_layers and widening_factor mean "not given"; finish_model_options turns them into

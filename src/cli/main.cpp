@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
       {"score", lmac::add_score_command(app)},
       {"info", lmac::add_info_command(app)},
       {"symbols", lmac::add_symbols_command(app)},
+      {"compress", lmac::add_compress_command(app)},
+      {"decompress", lmac::add_decompress_command(app)},
+      {"test", lmac::add_test_command(app)},
   };
   try {
     app.parse(argc, argv);

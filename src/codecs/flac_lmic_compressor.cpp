@@ -10,15 +10,16 @@
 // 16-bit mode, which the reference never ran: pydub's sample_width=2 semantics, i.e. each pair of stream bytes
 // is read as a little-endian signed int16, whatever format.byte_order says - again the stream as pydub would
 // see it, not the true waveform.
-#include <cstdio>
+#include <algorithm>
+#include <cstring>
 #include <mutex>
+#include <string>
 
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/channel_layout.h>
 #include <libavutil/log.h>
-#include <libavutil/opt.h>
 }
 
 #include "codecs/builtin.hpp"
@@ -126,7 +127,10 @@ class FlacLmicCompressor : public Compressor {
     enc->bits_per_raw_sample = format.bits;  // what the CLI passes on from the WAV decoder
     enc->compression_level = kCompressionLevel;
     int rc = avcodec_open2(enc, codec, nullptr);
-    if (rc < 0) fail("cannot open the FLAC encoder", rc);
+    if (rc < 0) {
+      throw_error(ErrorCode::codec, "flac-lmic: cannot open the FLAC encoder at {} Hz: {}", format.sample_rate,
+                  av_error(rc));
+    }
 
     std::unique_ptr<AVFormatContext, FormatContextDeleter> muxer;
     {

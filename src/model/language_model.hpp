@@ -3,10 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "model/exact_scorer.hpp"
 
 namespace lmac {
 
@@ -43,6 +46,10 @@ class LanguageModel {
   // Writes out[(b * length + t) * alphabet_size() + s] = log p(x_t = s | BOS, x_0 .. x_{t-1}),
   // restricted to the alphabet and normalised over it. Positions start at 0 for every sequence.
   virtual void log_probs(std::span<const uint32_t> symbols, int batch, int length, std::span<float> out) = 0;
+
+  // The deterministic scorer that .lmac files are coded with (model/exact_scorer.hpp), or nullptr when this
+  // model has none yet. It shares the model's weights and lives no longer than the model.
+  virtual std::unique_ptr<ExactScorer> exact_scorer() { return nullptr; }
 };
 
 }  // namespace lmac

@@ -116,6 +116,16 @@ TEST(FlacLmic, SixteenBitStreamIsReadAsLittleEndianSignedLikePydub) {
   }
 }
 
+TEST(FlacLmic, RateTheEncoderRefusesIsACodecError) {
+  try {
+    make_compressor("flac-lmic")->compress(speech_like(100, 4), SymbolFormat{8, ByteOrder::msb, 2000000});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::codec);
+    EXPECT_NE(std::string(e.what()).find("flac-lmic"), std::string::npos);
+  }
+}
+
 TEST(FlacLmic, HeaderOfOneZeroByteMatchesTheReference) {
   EXPECT_EQ(make_compressor("flac-lmic")->compress(Bytes{0}, {}).size(), 8300u);  // SPEC-LMIC section 4
 }
