@@ -48,18 +48,17 @@ void throw_row_error(const ChunkBatch& batch, int chunk, int t) {
               t);
 }
 
-bool avx2_supported() {
-#ifdef __x86_64__
-  return __builtin_cpu_supports("avx2");
-#else
-  return false;
-#endif
-}
-
 }  // namespace batch_detail
 
 bool batch_kernel_available(BatchKernel kernel) {
-  return kernel != BatchKernel::avx2 || batch_detail::avx2_supported();
+  switch (kernel) {
+    case BatchKernel::avx2:
+      return batch_detail::avx2_fma_supported();
+    case BatchKernel::avx512:
+      return batch_detail::avx512_supported();
+    default:
+      return true;
+  }
 }
 
 std::vector<EncodedBits> encode_chunks(std::span<const float> log_probs, std::span<const uint32_t> symbols,
@@ -86,22 +85,47 @@ std::vector<EncodedBits> encode_chunks(std::span<const float> log_probs, std::sp
                   symbols[i], alphabet);
     }
   }
-  if (options.kernel == BatchKernel::avx2 && !avx2_supported()) {
-    throw_error(ErrorCode::unsupported, "the AVX2 coding kernel was asked for, but this CPU has no AVX2");
+  if (!batch_kernel_available(options.kernel)) {
+    throw_error(ErrorCode::unsupported, "the {} coding kernel was asked for, but this CPU cannot run it",
+                options.kernel == BatchKernel::avx2 ? "AVX2" : "AVX-512");
   }
-  const bool use_avx2 = options.kernel != BatchKernel::scalar && avx2_supported() && alphabet % 8 == 0;
+  const bool automatic = options.kernel == BatchKernel::automatic;
+  const bool use_avx512 = (automatic || options.kernel == BatchKernel::avx512) && avx512_supported() &&
+                          alphabet % 16 == 0;
+  const bool use_avx2 = (automatic || options.kernel == BatchKernel::avx2 || options.kernel == BatchKernel::avx512) &&
+                        avx2_fma_supported() && alphabet % 8 == 0;
 
   const ChunkBatch batch{log_probs.data(), symbols.data(), length, alphabet};
   std::vector<EncodedBits> out(static_cast<size_t>(num_chunks));
-  // Work items: groups of eight chunks for the AVX2 kernel, then single chunks for the rest.
-  const int groups = use_avx2 ? num_chunks / 8 : 0;
-  const int items = groups + (num_chunks - groups * 8);
+  // Work items: the widest kernel first, then narrower ones for what is left, then single chunks.
+  struct Item {
+    int first_chunk;
+    int chunks;  // 32 or 16 (AVX-512), 16 or 8 (AVX2), 1 (scalar)
+    bool avx512;
+  };
+  std::vector<Item> work;
+  int next_chunk = 0;
+  if (use_avx512) {
+    for (; next_chunk + 32 <= num_chunks; next_chunk += 32) work.push_back({next_chunk, 32, true});
+    for (; next_chunk + 16 <= num_chunks; next_chunk += 16) work.push_back({next_chunk, 16, true});
+  }
+  if (use_avx2) {
+    for (; next_chunk + 16 <= num_chunks; next_chunk += 16) work.push_back({next_chunk, 16, false});
+    for (; next_chunk + 8 <= num_chunks; next_chunk += 8) work.push_back({next_chunk, 8, false});
+  }
+  for (; next_chunk < num_chunks; ++next_chunk) work.push_back({next_chunk, 1, false});
+  const int items = static_cast<int>(work.size());
   auto run_item = [&](int item) {
-    if (item < groups) {
-      encode_group_avx2(batch, item * 8, &out[static_cast<size_t>(item) * 8]);
+    const Item& w = work[static_cast<size_t>(item)];
+    EncodedBits* dest = &out[static_cast<size_t>(w.first_chunk)];
+    if (w.avx512) {
+      (w.chunks == 32 ? encode_32_avx512 : encode_16_avx512)(batch, w.first_chunk, dest);
+    } else if (w.chunks == 16) {
+      encode_two_groups_avx2(batch, w.first_chunk, dest);
+    } else if (w.chunks == 8) {
+      encode_group_avx2(batch, w.first_chunk, dest);
     } else {
-      const int chunk = groups * 8 + (item - groups);
-      out[static_cast<size_t>(chunk)] = encode_chunk_scalar(batch, chunk);
+      *dest = encode_chunk_scalar(batch, w.first_chunk);
     }
   };
 

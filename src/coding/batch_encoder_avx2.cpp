@@ -1,8 +1,8 @@
 // The AVX2 kernel of the batch encoder: eight chunks in the eight lanes of a vector. Lane k holds chunk
-// first_chunk + k, and every vector operation below is, lane by lane, the float32 operation the plain path
-// performs, in the same order: exp_f32, then the left-to-right sum, the division, the multiply and the add of
-// normalize_pdf, then the left-to-right cumulative sum of ArithmeticEncoder::encode. Only c[s], c[s+1] and c[A]
-// leave the vector; the integer coder steps then run per lane through ArithmeticEncoder::encode_cumulative.
+// first_chunk + k, and every vector operation below gives, lane by lane, the float32 value the plain path computes,
+// in the same order: exp_f32, then the left-to-right sum, the quotient, the multiply and the add of normalize_pdf,
+// then the left-to-right cumulative sum of ArithmeticEncoder::encode. Only c[s], c[s+1] and c[A] leave the
+// vectors; the integer coder steps then run per lane through ArithmeticEncoder::encode_cumulative.
 //
 // Why the checks of the plain encoder can be skipped: every normalised value is >= eps = 2^-23 (the values are
 // finite and non-negative once the sum is finite and positive). c + 2^-23 is a float32 for every c in [0, 2) and
@@ -48,75 +48,165 @@ struct AlignedFree {
   void operator()(float* p) const { std::free(p); }
 };
 
+// Pass 1 for one position: e[i * 8 + k] = exp(row k, value i) and the left-to-right sums. kFast: the
+// exp_avx2_in_fast_range form, which also reports the smallest and largest inputs so that the caller can redo the
+// position with the general form if any lies outside the fast range.
+template <bool kFast>
+__attribute__((target("avx2"))) inline __m256 exp_and_sum(const float* const rows[8], int A, float* e, __m256& lowest,
+                                                          __m256& highest) {
+  __m256 sum = _mm256_setzero_ps();
+  for (int i = 0; i < A; i += 8) {
+    __m256 v[8];
+    for (int k = 0; k < 8; ++k) v[k] = _mm256_loadu_ps(rows[k] + i);
+    transpose8(v);
+    for (int j = 0; j < 8; ++j) {
+      __m256 p;
+      if constexpr (kFast) {
+        lowest = _mm256_min_ps(lowest, v[j]);  // a NaN input is not seen here; it makes the sum NaN instead
+        highest = _mm256_max_ps(highest, v[j]);
+        p = exp_f32_detail::exp_avx2_in_fast_range(v[j]);
+      } else {
+        p = exp_f32_detail::exp_avx2(v[j]);
+      }
+      _mm256_store_ps(e + static_cast<size_t>(i + j) * 8, p);
+      sum = _mm256_add_ps(sum, p);
+    }
+  }
+  return sum;
+}
+
+// Pass 2 for one position of G groups: normalise each value and accumulate c left to right, overwriting e[g][i]
+// with c[i]; c_end[g] = c[A]. The G groups' chains are independent, so interleaving them hides the latency of the
+// additions, which otherwise bounds this loop. kMarkstein: the quotient p / sum is computed without a division
+// instruction, as
+//   y = RN(1 / sum);  q0 = RN(p * y);  r = p - q0 * sum (exact, by FMA);  q = RN(q0 + r * y)
+// which is the correctly rounded p / sum (Markstein's theorem: y within half an ulp of 1/sum, q0 within one ulp of
+// p/sum), so the same value the division gives, as long as nothing underflows. The caller uses it only for sums in
+// [2^-20, 2^100]: there r is exact whenever q >= 2^-50, and for q < 2^-50 both q and the true quotient give the
+// normalised value eps (q * factor is then far below half an ulp of eps).
+template <int G, bool kMarkstein>
+__attribute__((target("avx2,fma"))) inline void normalise_and_accumulate(int A, float* const e[G], const __m256 sum[G],
+                                                                         __m256 factor, __m256 eps, __m256 c_end[G]) {
+  __m256 reciprocal[G], c[G];
+  for (int g = 0; g < G; ++g) {
+    reciprocal[g] = _mm256_div_ps(_mm256_set1_ps(1.0f), sum[g]);
+    c[g] = _mm256_setzero_ps();
+  }
+  for (int i = 0; i < A; ++i) {
+    for (int g = 0; g < G; ++g) {
+      float* slot = e[g] + static_cast<size_t>(i) * 8;
+      const __m256 p = _mm256_load_ps(slot);
+      __m256 q;
+      if constexpr (kMarkstein) {
+        const __m256 q0 = _mm256_mul_ps(p, reciprocal[g]);
+        const __m256 r = _mm256_fnmadd_ps(q0, sum[g], p);
+        q = _mm256_fmadd_ps(r, reciprocal[g], q0);
+      } else {
+        q = _mm256_div_ps(p, sum[g]);
+      }
+      q = _mm256_add_ps(_mm256_mul_ps(q, factor), eps);  // two roundings, as the reference
+      _mm256_store_ps(slot, c[g]);
+      c[g] = _mm256_add_ps(c[g], q);
+    }
+  }
+  for (int g = 0; g < G; ++g) c_end[g] = c[g];
+}
+
 }  // namespace
 
-__attribute__((target("avx2"))) void encode_group_avx2(const ChunkBatch& batch, int first_chunk, EncodedBits* out) {
-  using exp_f32_detail::exp_avx2;
+bool avx2_fma_supported() {
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+template <int G>
+__attribute__((target("avx2,fma"))) void encode_groups(const ChunkBatch& batch, int first_chunk, EncodedBits* out) {
+  constexpr int L = 8 * G;  // chunks coded together
   const int A = batch.alphabet;
-  // exp(log_probs) of the current position, lane-interleaved: e[i * 8 + k] = value i of chunk first_chunk + k.
-  const size_t scratch_bytes = static_cast<size_t>(A) * 8 * sizeof(float);
+  // Per group and position: exp(log_probs), then c, lane-interleaved: e[g][i * 8 + k] is value i of chunk
+  // first_chunk + 8g + k. One extra row holds c[A].
+  const size_t group_floats = (static_cast<size_t>(A) + 1) * 8;
+  const size_t scratch_bytes = group_floats * G * sizeof(float);
   std::unique_ptr<float, AlignedFree> scratch(static_cast<float*>(std::aligned_alloc(32, scratch_bytes)));
   if (!scratch) throw_error(ErrorCode::out_of_memory, "cannot allocate {} bytes for the coder", scratch_bytes);
-  float* e = scratch.get();
+  float* e[G];
+  for (int g = 0; g < G; ++g) e[g] = scratch.get() + group_floats * static_cast<size_t>(g);
 
-  ArithmeticEncoder encoders[8];
+  ArithmeticEncoder encoders[L];
   const __m256 factor = _mm256_set1_ps(pdf_mix_factor(A));
   const __m256 eps = _mm256_set1_ps(kPdfEpsilon);
   const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
   const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  const __m256 markstein_low = _mm256_set1_ps(0x1p-20f), markstein_high = _mm256_set1_ps(0x1p100f);
+  const __m256 fast_low = _mm256_set1_ps(exp_f32_detail::kFastLow);
+  const __m256 fast_high = _mm256_set1_ps(exp_f32_detail::kFastHigh);
 
   for (int t = 0; t < batch.length; ++t) {
-    const float* rows[8];
-    for (int k = 0; k < 8; ++k) rows[k] = batch.row(first_chunk + k, t);
-
-    // Pass 1: exp and the sum, left to right.
-    __m256 sum = zero;
-    for (int i = 0; i < A; i += 8) {
-      __m256 v[8];
-      for (int k = 0; k < 8; ++k) v[k] = _mm256_loadu_ps(rows[k] + i);
-      transpose8(v);
-      for (int j = 0; j < 8; ++j) {
-        const __m256 p = exp_avx2(v[j]);
-        _mm256_store_ps(e + static_cast<size_t>(i + j) * 8, p);
-        sum = _mm256_add_ps(sum, p);
+    // The rows of the next position come from L different places (a chunk's rows are length * A floats apart):
+    // too many streams for the hardware prefetchers, so ask for them while this position is computed.
+    if (t + 1 < batch.length) {
+      for (int k = 0; k < L; ++k) {
+        const char* next = reinterpret_cast<const char*>(batch.row(first_chunk + k, t + 1));
+        for (int byte = 0; byte < A * 4; byte += 64) _mm_prefetch(next + byte, _MM_HINT_T0);
       }
     }
-    const __m256 sum_ok = _mm256_and_ps(_mm256_cmp_ps(sum, zero, _CMP_GT_OQ), _mm256_cmp_ps(sum, inf, _CMP_LT_OQ));
-    if (const int ok = _mm256_movemask_ps(sum_ok); ok != 0xFF) {
-      throw_row_error(batch, first_chunk + __builtin_ctz(~ok & 0xFF), t);
-    }
+    __m256 sum[G];
+    bool all_moderate = true;
+    for (int g = 0; g < G; ++g) {
+      const float* rows[8];
+      for (int k = 0; k < 8; ++k) rows[k] = batch.row(first_chunk + 8 * g + k, t);
+      __m256 lowest = fast_low, highest = fast_high;
+      sum[g] = exp_and_sum<true>(rows, A, e[g], lowest, highest);
+      const __m256 in_range =
+          _mm256_and_ps(_mm256_cmp_ps(lowest, fast_low, _CMP_GE_OQ), _mm256_cmp_ps(highest, fast_high, _CMP_LE_OQ));
+      if (_mm256_movemask_ps(in_range) != 0xFF) sum[g] = exp_and_sum<false>(rows, A, e[g], lowest, highest);
 
-    // Pass 2: normalise and accumulate c, keeping c[s] and c[s+1] of each lane's symbol.
-    alignas(32) int32_t sym[8];
-    for (int k = 0; k < 8; ++k) sym[k] = static_cast<int32_t>(batch.symbol(first_chunk + k, t));
-    const __m256i symbol = _mm256_load_si256(reinterpret_cast<const __m256i*>(sym));
-    __m256i index = _mm256_setzero_si256();
-    const __m256i step = _mm256_set1_epi32(1);
-    __m256 c = zero, c_low = zero, c_high = zero;
-    for (int i = 0; i < A; ++i) {
-      __m256 p = _mm256_div_ps(_mm256_load_ps(e + static_cast<size_t>(i) * 8), sum);
-      p = _mm256_mul_ps(p, factor);
-      p = _mm256_add_ps(p, eps);
-      const __m256 here = _mm256_castsi256_ps(_mm256_cmpeq_epi32(index, symbol));
-      c_low = _mm256_blendv_ps(c_low, c, here);
-      c = _mm256_add_ps(c, p);
-      c_high = _mm256_blendv_ps(c_high, c, here);
-      index = _mm256_add_epi32(index, step);
+      const __m256 ok = _mm256_and_ps(_mm256_cmp_ps(sum[g], zero, _CMP_GT_OQ), _mm256_cmp_ps(sum[g], inf, _CMP_LT_OQ));
+      if (const int mask = _mm256_movemask_ps(ok); mask != 0xFF) {
+        throw_row_error(batch, first_chunk + 8 * g + __builtin_ctz(~mask & 0xFF), t);
+      }
+      const __m256 moderate = _mm256_and_ps(_mm256_cmp_ps(sum[g], markstein_low, _CMP_GE_OQ),
+                                            _mm256_cmp_ps(sum[g], markstein_high, _CMP_LE_OQ));
+      all_moderate = all_moderate && _mm256_movemask_ps(moderate) == 0xFF;
     }
-    if (const int ok = _mm256_movemask_ps(_mm256_cmp_ps(c, one, _CMP_LE_OQ)); ok != 0xFF) {
-      throw_row_error(batch, first_chunk + __builtin_ctz(~ok & 0xFF), t);
+    __m256 c_end[G];
+    if (all_moderate) {
+      normalise_and_accumulate<G, true>(A, e, sum, factor, eps, c_end);
+    } else {
+      normalise_and_accumulate<G, false>(A, e, sum, factor, eps, c_end);
     }
-    alignas(32) float low[8], high[8];
-    _mm256_store_ps(low, c_low);
-    _mm256_store_ps(high, c_high);
-    for (int k = 0; k < 8; ++k) encoders[k].encode_cumulative(low[k], high[k]);
+    for (int g = 0; g < G; ++g) {
+      if (const int mask = _mm256_movemask_ps(_mm256_cmp_ps(c_end[g], one, _CMP_LE_OQ)); mask != 0xFF) {
+        throw_row_error(batch, first_chunk + 8 * g + __builtin_ctz(~mask & 0xFF), t);
+      }
+      _mm256_store_ps(e[g] + static_cast<size_t>(A) * 8, c_end[g]);
+      for (int k = 0; k < 8; ++k) {
+        const int chunk = 8 * g + k;
+        const size_t s = batch.symbol(first_chunk + chunk, t);
+        encoders[chunk].encode_cumulative(e[g][s * 8 + static_cast<size_t>(k)],
+                                          e[g][(s + 1) * 8 + static_cast<size_t>(k)]);
+      }
+    }
   }
-  for (int k = 0; k < 8; ++k) out[k] = encoders[k].finish();
+  for (int k = 0; k < L; ++k) out[k] = encoders[k].finish();
+}
+
+void encode_group_avx2(const ChunkBatch& batch, int first_chunk, EncodedBits* out) {
+  encode_groups<1>(batch, first_chunk, out);
+}
+
+void encode_two_groups_avx2(const ChunkBatch& batch, int first_chunk, EncodedBits* out) {
+  encode_groups<2>(batch, first_chunk, out);
 }
 
 #else
 
+bool avx2_fma_supported() { return false; }
+
 void encode_group_avx2(const ChunkBatch&, int, EncodedBits*) {
+  throw_error(ErrorCode::unsupported, "the AVX2 coding kernel is not built for this CPU architecture");
+}
+
+void encode_two_groups_avx2(const ChunkBatch&, int, EncodedBits*) {
   throw_error(ErrorCode::unsupported, "the AVX2 coding kernel is not built for this CPU architecture");
 }
 

@@ -14,9 +14,27 @@ float pdf_mix_factor(int alphabet_size) {
 
 float exp_f32(float x) { return exp_f32_detail::exp_scalar(x); }
 
+namespace {
+
+#ifdef LMAC_HAVE_X86
+// Eight at a time where the CPU has AVX2: the same bits as exp_scalar (see exp_f32_kernel.hpp), only faster.
+__attribute__((target("avx2"))) size_t exp_f32_avx2(const float* x, float* out, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, exp_f32_detail::exp_avx2(_mm256_loadu_ps(x + i)));
+  return i;
+}
+const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
+#endif
+
+}  // namespace
+
 void exp_f32(std::span<const float> x, std::span<float> out) {
   if (out.size() != x.size()) throw_error(ErrorCode::internal, "exp_f32: {} inputs but {} outputs", x.size(), out.size());
-  for (size_t i = 0; i < x.size(); ++i) out[i] = exp_f32_detail::exp_scalar(x[i]);
+  size_t done = 0;
+#ifdef LMAC_HAVE_X86
+  if (kHaveAvx2) done = exp_f32_avx2(x.data(), out.data(), x.size());
+#endif
+  for (size_t i = done; i < x.size(); ++i) out[i] = exp_f32_detail::exp_scalar(x[i]);
 }
 
 void normalize_pdf(std::span<float> pdf) {

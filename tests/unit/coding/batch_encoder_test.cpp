@@ -87,6 +87,7 @@ void expect_same(const std::vector<EncodedBits>& a, const std::vector<EncodedBit
 std::vector<BatchKernel> kernels() {
   std::vector<BatchKernel> k{BatchKernel::scalar, BatchKernel::automatic};
   if (batch_kernel_available(BatchKernel::avx2)) k.push_back(BatchKernel::avx2);
+  if (batch_kernel_available(BatchKernel::avx512)) k.push_back(BatchKernel::avx512);
   return k;
 }
 
@@ -98,6 +99,7 @@ TEST(BatchEncoder, EveryKernelMatchesThePlainEncoderBitForBit) {
     bool typical;
   };
   const Case cases[] = {{16, 200, 256, 4.0f, true},  {19, 150, 256, 4.0f, false}, {8, 300, 256, 20.0f, true},
+                        {57, 60, 256, 4.0f, true},   {32, 40, 128, 8.0f, false},  {40, 30, 24, 2.0f, true},
                         {11, 100, 256, 0.5f, false}, {9, 120, 128, 4.0f, true},   {8, 100, 8, 3.0f, false},
                         {10, 80, 3, 2.0f, true},     {5, 50, 1000, 6.0f, true},   {8, 12, 65536, 4.0f, true},
                         {3, 40, 256, 4.0f, true},    {0, 10, 256, 1.0f, true},    {8, 0, 256, 1.0f, true}};
@@ -119,7 +121,7 @@ TEST(BatchEncoder, ThreadsDoNotChangeTheOutput) {
 TEST(BatchEncoder, ExtremeLogProbsMatchThePlainEncoder) {
   // -inf, huge negative, unnormalised rows (sums far from 1, tiny or large), denormal-producing values.
   std::mt19937 rng(23);
-  Batch b = make_batch(rng, 16, 64, 256, 4.0f, false);
+  Batch b = make_batch(rng, 48, 64, 256, 4.0f, false);
   const float specials[] = {-std::numeric_limits<float>::infinity(), -1e30f, -104.5f, -103.9f, -90.0f, -87.5f,
                             -30.0f, 0.0f, 5.0f, 40.0f, 80.0f};
   for (size_t row = 0; row < b.symbols.size(); ++row) {
@@ -166,7 +168,7 @@ TEST(BatchEncoder, BadRowsGiveTheSameErrorOnEveryKernel) {
   std::mt19937 rng(25);
   const float bad_values[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), 100.0f};
   for (float bad : bad_values) {
-    Batch b = make_batch(rng, 16, 20, 256, 4.0f, true);
+    Batch b = make_batch(rng, 32, 20, 256, 4.0f, true);
     b.log_probs[(static_cast<size_t>(11) * 20 + 7) * 256 + 200] = bad;  // chunk 11, position 7
     std::string want;
     EXPECT_EQ(error_of(b, BatchKernel::scalar, &want), ErrorCode::internal);

@@ -7,6 +7,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <iostream>
 #include <limits>
 #include <random>
 #include <vector>
@@ -22,7 +23,7 @@ int64_t ulp_distance(float a, float b) {
   return std::llabs(key(a) - key(b));
 }
 
-TEST(ExpF32, WithinTwoUlpOfTrueExpOverTheUsefulRange) {
+TEST(ExpF32, WithinThreeUlpOfTrueExpOverTheUsefulRange) {
   // Dense sweep of [-104, 88.7] plus random points; "true" exp is the double exp rounded to float.
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-104.0f, 88.7f);
@@ -42,7 +43,8 @@ TEST(ExpF32, WithinTwoUlpOfTrueExpOverTheUsefulRange) {
   };
   for (int i = 0; i < 2'000'000; ++i) check(dist(rng));
   for (float x = -20.0f; x <= 1.0f; x += 1.0f / 4096) check(x);  // where log-softmax outputs live
-  EXPECT_LE(worst, 2) << "at x = " << worst_x;
+  EXPECT_LE(worst, 3) << "at x = " << worst_x;
+  std::cout << "exp_f32: worst error " << worst << " ulp at x = " << worst_x << "\n";
 }
 
 TEST(ExpF32, SpecialValues) {
