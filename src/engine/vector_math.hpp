@@ -1,32 +1,26 @@
 // Row-wise kernels of transformer layers on float32 data: LayerNorm, GELU, softmax, log-softmax.
 // They are compiled for several x86-64 levels (AVX-512, AVX2, baseline) and picked at run time, so a portable
-// build still vectorises; the exponential is a polynomial the compiler can vectorise (libm's is not).
+// build still vectorises; the exponential is a polynomial the compiler can vectorise (libm's is not), accurate to
+// ~2e-7 relative, with its argument clamped to [-87.3, 88] (so masked entries are zeroed explicitly).
 #pragma once
 
 #include <cstdint>
 
 namespace lmac {
 
-// x[r, :] = LayerNorm(x[r, :]) * scale + offset for `rows` rows of width d. Population variance, eps 1e-5
-// (Haiku's hk.LayerNorm defaults).
-void layer_norm_rows(float* x, const float* scale, const float* offset, int64_t rows, int d);
+// x[r, :] = LayerNorm((x[r, :] + bias) + residual[r, :]) * scale + offset: a Linear layer's bias, the residual
+// connection and the LayerNorm in one pass (bias may be null). The additions happen in the reference's order.
+// LayerNorm as Haiku's hk.LayerNorm: population variance, eps 1e-5.
+void add_layer_norm_rows(float* x, const float* bias, const float* residual, const float* scale, const float* offset,
+                         int64_t rows, int d);
 
-// y[r, :] += x[r, :] for `rows` rows of width d (residual connections).
-void add_rows(float* y, const float* x, int64_t rows, int d);
+// x[r, :] = gelu(x[r, :] + b) for `rows` rows of width n; tanh approximation (jax.nn.gelu's default).
+void bias_gelu_rows(float* x, const float* b, int64_t rows, int n);
 
-// y[r, :] += b for `rows` rows of width n.
-void add_bias_rows(float* y, const float* b, int64_t rows, int n);
+// x[r, :] = log_softmax(x[r, :] + b) for `rows` rows of width n.
+void bias_log_softmax_rows(float* x, const float* b, int64_t rows, int n);
 
-// x = gelu(x), tanh approximation (jax.nn.gelu's default), n elements.
-void gelu_tanh(float* x, int64_t n);
-
-// In place: x[r, 0..valid) becomes softmax over those entries; x[r, valid..n) becomes 0 (masked).
+// One row, in place: x[0..valid) becomes the softmax of those entries; x[valid..n) becomes 0 (masked keys).
 void softmax_prefix(float* x, int valid, int n);
-
-// x[r, :] = log_softmax(x[r, :]) for `rows` rows of width n.
-void log_softmax_rows(float* x, int64_t rows, int n);
-
-// exp(x) for float32, relative error ~2e-7, exp(x) = 0 below about -87.3 and inf above about 88.7.
-float fast_expf(float x);
 
 }  // namespace lmac

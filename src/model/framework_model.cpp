@@ -87,19 +87,17 @@ void FrameworkModel::forward(const uint32_t* symbols, int batch, int T, float* o
     matmul(h_.data(), layer.w_qkv.data(), qkv_.data(), int(rows), D, 3 * D);
     causal_self_attention(qkv_.data(), att_.data(), batch, T, D, config_.num_heads, attn_scratch_);
     matmul(att_.data(), layer.w_out.data(), tmp_.data(), int(rows), D, D);
-    add_rows(tmp_.data(), h_.data(), rows, D);  // a = LayerNorm(h + attention)
-    layer_norm_rows(tmp_.data(), layer.ln1_scale.data(), layer.ln1_offset.data(), rows, D);
+    // a = LayerNorm(h + attention)
+    add_layer_norm_rows(tmp_.data(), nullptr, h_.data(), layer.ln1_scale.data(), layer.ln1_offset.data(), rows, D);
     matmul(tmp_.data(), layer.w1.data(), ff_.data(), int(rows), D, F);
-    add_bias_rows(ff_.data(), layer.b1.data(), rows, F);
-    gelu_tanh(ff_.data(), rows * F);
+    bias_gelu_rows(ff_.data(), layer.b1.data(), rows, F);
     matmul(ff_.data(), layer.w2.data(), h_.data(), int(rows), F, D);
-    add_bias_rows(h_.data(), layer.b2.data(), rows, D);
-    add_rows(h_.data(), tmp_.data(), rows, D);  // h = LayerNorm(ffn(a) + a)
-    layer_norm_rows(h_.data(), layer.ln2_scale.data(), layer.ln2_offset.data(), rows, D);
+    // h = LayerNorm((ff W2 + b2) + a)
+    add_layer_norm_rows(h_.data(), layer.b2.data(), tmp_.data(), layer.ln2_scale.data(), layer.ln2_offset.data(), rows,
+                        D);
   }
   matmul(h_.data(), weights_.w_logits.data(), out, int(rows), D, V);
-  add_bias_rows(out, weights_.b_logits.data(), rows, V);
-  log_softmax_rows(out, rows, V);
+  bias_log_softmax_rows(out, weights_.b_logits.data(), rows, V);
 }
 
 }  // namespace lmac

@@ -87,19 +87,15 @@ void FrameworkSession::step(const uint32_t* prev_symbols, float* out) {
       }
     }
     matmul(att_.data(), layer.w_out.data(), tmp_.data(), batch_, D, D);
-    add_rows(tmp_.data(), h_.data(), batch_, D);
-    layer_norm_rows(tmp_.data(), layer.ln1_scale.data(), layer.ln1_offset.data(), batch_, D);
+    add_layer_norm_rows(tmp_.data(), nullptr, h_.data(), layer.ln1_scale.data(), layer.ln1_offset.data(), batch_, D);
     matmul(tmp_.data(), layer.w1.data(), ff_.data(), batch_, D, F);
-    add_bias_rows(ff_.data(), layer.b1.data(), batch_, F);
-    gelu_tanh(ff_.data(), int64_t(batch_) * F);
+    bias_gelu_rows(ff_.data(), layer.b1.data(), batch_, F);
     matmul(ff_.data(), layer.w2.data(), h_.data(), batch_, F, D);
-    add_bias_rows(h_.data(), layer.b2.data(), batch_, D);
-    add_rows(h_.data(), tmp_.data(), batch_, D);
-    layer_norm_rows(h_.data(), layer.ln2_scale.data(), layer.ln2_offset.data(), batch_, D);
+    add_layer_norm_rows(h_.data(), layer.b2.data(), tmp_.data(), layer.ln2_scale.data(), layer.ln2_offset.data(),
+                        batch_, D);
   }
   matmul(h_.data(), w.w_logits.data(), out, batch_, D, V);
-  add_bias_rows(out, w.b_logits.data(), batch_, V);
-  log_softmax_rows(out, batch_, V);
+  bias_log_softmax_rows(out, w.b_logits.data(), batch_, V);
   ++pos_;
 }
 

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <string>
 
@@ -70,6 +72,7 @@ TEST_P(ModelA, MatchesHaiku) {
     double worst = 0;
     for (size_t j = 0; j < out.size(); ++j) worst = std::max(worst, std::abs(out[j] - expected[j]));
     EXPECT_LT(worst, kTolerance) << "sequence " << i;
+    std::printf("  %s sequence %d (%zu symbols): max |error| %.2e\n", GetParam(), i, x.size(), worst);
   }
 }
 
@@ -134,9 +137,11 @@ TEST(FrameworkModel, Vocab65536MatchesHaiku) {
   double worst = 0;
   for (size_t i = 0; i < 200; ++i) worst = std::max(worst, std::abs(out[i * 65536 + x[i]] - actual[i]));
   EXPECT_LT(worst, kTolerance);
+  std::printf("  actual symbols: max |error| %.2e\n", worst);
   worst = 0;
   for (size_t s = 0; s < 65536; ++s) worst = std::max(worst, std::abs(out[199 * 65536 + s] - row[s]));
   EXPECT_LT(worst, kTolerance);
+  std::printf("  full row (sequence 1, t = 99): max |error| %.2e\n", worst);
 }
 
 TEST(FrameworkModel, Info) {
