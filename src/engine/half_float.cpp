@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "engine/quant_dequantize.hpp"
+
 namespace lmac {
 
 const char* weight_dtype_name(WeightDType dtype) {
@@ -9,11 +11,39 @@ const char* weight_dtype_name(WeightDType dtype) {
     case WeightDType::f32: return "f32";
     case WeightDType::f16: return "f16";
     case WeightDType::bf16: return "bf16";
+    case WeightDType::q8_0: return "q8_0";
+    case WeightDType::q4_0: return "q4_0";
+    case WeightDType::q4_1: return "q4_1";
+    case WeightDType::q5_0: return "q5_0";
+    case WeightDType::q5_1: return "q5_1";
+    case WeightDType::q4_k: return "q4_k";
+    case WeightDType::q5_k: return "q5_k";
+    case WeightDType::q6_k: return "q6_k";
   }
   return "?";
 }
 
 size_t weight_dtype_size(WeightDType dtype) { return dtype == WeightDType::f32 ? 4 : 2; }
+
+// The ggml type of a quantized dtype.
+static GgmlType ggml_type_of(WeightDType dtype) {
+  switch (dtype) {
+    case WeightDType::q8_0: return GgmlType::q8_0;
+    case WeightDType::q4_0: return GgmlType::q4_0;
+    case WeightDType::q4_1: return GgmlType::q4_1;
+    case WeightDType::q5_0: return GgmlType::q5_0;
+    case WeightDType::q5_1: return GgmlType::q5_1;
+    case WeightDType::q4_k: return GgmlType::q4_k;
+    case WeightDType::q5_k: return GgmlType::q5_k;
+    case WeightDType::q6_k: return GgmlType::q6_k;
+    case WeightDType::f32: return GgmlType::f32;
+    case WeightDType::f16: return GgmlType::f16;
+    case WeightDType::bf16: return GgmlType::bf16;
+  }
+  return GgmlType::f32;
+}
+
+size_t weight_row_bytes(WeightDType dtype, size_t cols) { return ggml_row_bytes(ggml_type_of(dtype), int64_t(cols)); }
 
 static float f16_to_f32_slow(uint16_t h) {
   uint32_t sign = uint32_t(h & 0x8000) << 16;
@@ -71,6 +101,9 @@ void convert_to_f32(const void* src, WeightDType dtype, float* dst, size_t n) {
       for (size_t i = 0; i < n; ++i) dst[i] = table[s[i]];
       return;
     }
+    default:
+      dequantize_row(ggml_type_of(dtype), src, dst, int64_t(n));
+      return;
   }
 }
 

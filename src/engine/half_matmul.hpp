@@ -18,7 +18,7 @@ struct WeightMatrix {
   int cols = 0;
 
   const void* row(int r) const {
-    return static_cast<const char*>(data) + size_t(r) * size_t(cols) * weight_dtype_size(dtype);
+    return static_cast<const char*>(data) + size_t(r) * weight_row_bytes(dtype, size_t(cols));
   }
 };
 

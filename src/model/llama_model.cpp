@@ -53,7 +53,7 @@ void apply_top_k(float* lp, int alphabet, int k) {
   for (int s = 0; s < alphabet; ++s) lp[s] = kept[s] ? float(lp[s] + kept_shift) : floor_lp;
 }
 
-LlamaModel::LlamaModel(std::shared_ptr<const SafetensorsCheckpoint> checkpoint, LlamaWeights weights, ModelInfo info,
+LlamaModel::LlamaModel(std::shared_ptr<const void> checkpoint, LlamaWeights weights, ModelInfo info,
                        int top_k)
     : checkpoint_(std::move(checkpoint)), weights_(std::move(weights)), info_(std::move(info)), top_k_(top_k) {}
 

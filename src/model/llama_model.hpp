@@ -50,7 +50,9 @@ inline constexpr double kTopKFloor = 1.0 / 8388608.0;  // 2^-23
 
 class LlamaModel : public LanguageModel {
  public:
-  LlamaModel(std::shared_ptr<const SafetensorsCheckpoint> checkpoint, LlamaWeights weights, ModelInfo info, int top_k);
+  // `storage` keeps the memory the weights point into alive: a SafetensorsCheckpoint, or a GGUF model's file and
+  // re-laid-out tensors (model/gguf_loader.cpp).
+  LlamaModel(std::shared_ptr<const void> storage, LlamaWeights weights, ModelInfo info, int top_k);
 
   const ModelInfo& info() const override { return info_; }
   int alphabet_size() const override { return int(info_.byte_tokens.size()); }
@@ -66,7 +68,7 @@ class LlamaModel : public LanguageModel {
   void forward(const int* tokens, int batch, int n, int start_pos, LlamaKVCache* cache, float* out) const;
 
  private:
-  std::shared_ptr<const SafetensorsCheckpoint> checkpoint_;  // keeps the mapped weights alive
+  std::shared_ptr<const void> checkpoint_;  // keeps the mapped weights alive
   LlamaWeights weights_;
   ModelInfo info_;
   int top_k_;
