@@ -88,6 +88,7 @@ void check_flags(const FileFlags& f) {
   if (f.keep && f.remove_input) throw_error(ErrorCode::usage, "-k and --rm contradict each other");
   if (!f.output.empty() && f.inputs.size() > 1) throw_error(ErrorCode::usage, "-o takes one input, not {}", f.inputs.size());
   if (!f.output.empty() && f.to_stdout) throw_error(ErrorCode::usage, "-o and -c contradict each other");
+  if (f.to_stdout && f.inputs.size() > 1) throw_error(ErrorCode::usage, "-c takes one input, not {}", f.inputs.size());
   if (f.threads < 0) throw_error(ErrorCode::usage, "--threads must not be negative, not {}", f.threads);
   if (f.batch_size <= 0) throw_error(ErrorCode::usage, "--batch_size must be positive, not {}", f.batch_size);
 }
@@ -120,8 +121,7 @@ void deliver(const FileFlags& f, const std::string& input, const std::string& ou
 class Decoder {
  public:
   explicit Decoder(const FileFlags& f) : flags_(f) {}
-  Bytes decode(ByteView file, const std::string& name) {
-    const LmacFile parsed = read_lmac_file(file, name);
+  Bytes decode(ByteView file, const LmacFile& parsed, const std::string& name) {
     const ModelOptions options = model_options_of(parsed.header);
     if (!model_ || options.num_heads != options_.num_heads || options.byte_mapping != options_.byte_mapping ||
         options.top_k != options_.top_k) {
@@ -219,12 +219,15 @@ Action add_compress_command(CLI::App& app) {
 
 namespace {
 
-std::string decompressed_name(const std::string& input) {
+// FILE.lmac -> FILE; a source that was not WAV (a.flac.lmac) comes back as a WAV (a.wav), as with flac -d.
+std::string decompressed_name(const std::string& input, const LmacHeader& header) {
   const std::string suffix = ".lmac";
   if (input.size() <= suffix.size() || input.compare(input.size() - suffix.size(), suffix.size(), suffix) != 0) {
     throw_error(ErrorCode::usage, "{}: does not end in .lmac: name the output with -o (or use -c)", input);
   }
-  return input.substr(0, input.size() - suffix.size());
+  std::filesystem::path name = input.substr(0, input.size() - suffix.size());
+  if (header.audio.container == 1) name.replace_extension(".wav");
+  return name.string();
 }
 
 int run_decode(FileFlags& f) {
@@ -232,10 +235,12 @@ int run_decode(FileFlags& f) {
   Decoder decoder(f);
   for (const std::string& input : f.inputs) {
     const std::string name = display_name(input);
-    const std::string output = f.test_only ? "" : output_of(f, input, [&] { return decompressed_name(input); });
-    if (!f.test_only) check_output(f, input, output);
     const Bytes lmac = read_input(input);
-    const Bytes restored = decoder.decode(lmac, name);
+    const LmacFile parsed = read_lmac_file(lmac, name);
+    const std::string output =
+        f.test_only ? "" : output_of(f, input, [&] { return decompressed_name(input, parsed.header); });
+    if (!f.test_only) check_output(f, input, output);
+    const Bytes restored = decoder.decode(lmac, parsed, name);
     if (f.test_only) {
       if (!f.quiet) fmt::print(stderr, "lmac: {}: ok ({} bytes)\n", name, restored.size());
       continue;

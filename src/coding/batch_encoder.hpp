@@ -1,4 +1,5 @@
-// Many independent chunks coded at once, from log-probabilities to code: the evaluation's fast path.
+// Many independent chunks coded at once, from log-probabilities (or probabilities) to code: the evaluation's fast
+// path.
 //
 // The reference's float32 sums are sequential, so one pdf is one long chain of dependent additions. The SIMD
 // kernels put 8 (AVX2) or 16 (AVX-512) chunks side by side in the lanes of a vector, so each lane still sums its
@@ -40,5 +41,16 @@ bool batch_kernel_available(BatchKernel kernel);
 std::vector<EncodedBits> encode_chunks(std::span<const float> log_probs, std::span<const uint32_t> symbols,
                                        int num_chunks, int length, int alphabet,
                                        const BatchEncodeOptions& options = {});
+
+// The same from probabilities instead of log-probabilities: probs holds float32 probabilities (not necessarily
+// normalised; the reference's coder gets exp(log_probs)) laid out [chunk][t][alphabet]. Each row becomes
+// normalize_pdf(row) and codes symbols[chunk][t]: the output is, bit for bit, that of normalize_pdf +
+// ArithmeticEncoder::encode on every row. Throws as encode_chunks does, with the plain path's message for a row
+// normalize_pdf refuses (a negative, NaN or infinite value, or a sum that is not finite and positive).
+// The SIMD kernels code 8 chunks at a time; automatic picks the AVX2 kernel (AVX-512 only when asked for: it was
+// not faster where measured).
+std::vector<EncodedBits> encode_chunks_from_probs(std::span<const float> probs, std::span<const uint32_t> symbols,
+                                                  int num_chunks, int length, int alphabet,
+                                                  const BatchEncodeOptions& options = {});
 
 }  // namespace lmac

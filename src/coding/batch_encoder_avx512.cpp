@@ -2,6 +2,7 @@
 // It is the AVX2 kernel (batch_encoder_avx2.cpp, whose comments give the reasoning) with twice the lanes: the same
 // float32 operations in the same order, so the same bits. Half the instructions per symbol; on CPUs with two
 // 512-bit FMA units (Intel server parts) also twice the arithmetic throughput.
+#include "coding/batch_encoder_transpose16.hpp"
 #include "coding/batch_kernels.hpp"
 #include "coding/exp_f32_kernel.hpp"
 #include "coding/pdf.hpp"
@@ -11,45 +12,11 @@
 #include <limits>
 #include <memory>
 
-// GCC 12's avx512fintrin.h trips -W(maybe-)uninitialized on its own _mm512_undefined_ps() (a false positive).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-
 namespace lmac::batch_detail {
 
 #ifdef LMAC_HAVE_X86
 
 namespace {
-
-#define LMAC_AVX512 __attribute__((target("avx512f,fma")))
-
-// In: r[k] = sixteen consecutive values of row k. Out: r[j] = value j of rows 0..15.
-LMAC_AVX512 inline void transpose16(__m512 r[16]) {
-  __m512 t[16], u[16], w[16];
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; ++i) {
-    u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-    u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-    u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-    u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-  }
-  // Each 128-bit lane j of u[4i + m] now holds column 4j + m of rows 4i .. 4i + 3.
-  for (int m = 0; m < 4; ++m) {
-    w[m] = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x88);
-    w[4 + m] = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xDD);
-    w[8 + m] = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x88);
-    w[12 + m] = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xDD);
-  }
-  for (int m = 0; m < 4; ++m) {
-    r[m] = _mm512_shuffle_f32x4(w[m], w[8 + m], 0x88);
-    r[8 + m] = _mm512_shuffle_f32x4(w[m], w[8 + m], 0xDD);
-    r[4 + m] = _mm512_shuffle_f32x4(w[4 + m], w[12 + m], 0x88);
-    r[12 + m] = _mm512_shuffle_f32x4(w[4 + m], w[12 + m], 0xDD);
-  }
-}
 
 // exp_avx2_in_fast_range, sixteen wide.
 LMAC_AVX512 inline __m512 exp_in_fast_range(__m512 x) {

@@ -463,6 +463,13 @@ void check_model_matches(const LmacHeader& header, LanguageModel& model, const s
                 "decode it on the backend that made it",
                 name, file.kernel_id, info.name, scorer->kernel_id());
   }
+  LmacCoding ours = file;
+  ours.model_fingerprint = info.fingerprint;
+  ours.kernel_id = scorer->kernel_id();
+  if (coding_fingerprint(ours) != file.fingerprint) {
+    throw_error(ErrorCode::corrupt_stream, "{}: header damaged: its fingerprint {:016x} does not match its flags ({:016x})",
+                name, file.fingerprint, coding_fingerprint(ours));
+  }
 }
 
 namespace {
@@ -500,7 +507,9 @@ Bytes decompress_lmac(ByteView file, const LmacFile& parsed, LanguageModel& mode
 
   // Every payload is checked before anything is decoded (FLAC's frame CRC).
   std::vector<size_t> damaged, intact;
-  for (size_t k = 0; k < g.num_chunks; ++k) (chunk_payload_intact(file, parsed, k) ? intact : damaged).push_back(k);
+  for (size_t k = 0; k < g.num_chunks; ++k) {
+    (!options.check_payload_checksums || chunk_payload_intact(file, parsed, k) ? intact : damaged).push_back(k);
+  }
   if (!damaged.empty()) {
     throw_error(ErrorCode::corrupt_stream, "{}: damaged: chunk{} {} of {} fail{} the payload checksum", name,
                 damaged.size() > 1 ? "s" : "", list_chunks(damaged), g.num_chunks, damaged.size() > 1 ? "" : "s");

@@ -71,12 +71,14 @@ LmacFile read_lmac_file(ByteView file, const std::string& name);
 ModelOptions model_options_of(const LmacHeader& header);
 
 // Throws lmac::Error (mismatch) naming both sides when `model` is not the model, the flags or the backend
-// the file was made with.
+// the file was made with: the file's fingerprint must equal the one computed from its flags, this model's
+// fingerprint and this scorer's kernel_id.
 void check_model_matches(const LmacHeader& header, LanguageModel& model, const std::string& name);
 
 struct DecodeOptions {
   int threads = 0;
   int batch_size = 8;
+  bool check_payload_checksums = true;  // off only to fuzz the decoder behind them (fuzz/lmac_reader_fuzz.cpp)
 };
 
 // The original file's bytes. Throws lmac::Error (corrupt_stream) naming every damaged chunk, or the header,

@@ -1,6 +1,7 @@
 #include "model/byte_map.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "util/error.hpp"
 
@@ -53,30 +54,47 @@ const std::array<std::string, 256>& gpt2_byte_to_unicode() {
 
 static std::string fallback_piece(int b) { return fmt::format("<0x{:02X}>", b); }
 
+// Byte-level BPE vocabularies built from UTF-8 text may lack tokens for bytes that never occur in UTF-8
+// (SmolLM2 has none for 21 of them). Each such byte gets a stand-in: the token numbered vocab_size - 1 - b, a
+// rare token at the top of the vocabulary. The model then gives that byte a low but non-zero probability, so
+// every byte stays codable; the map records which bytes have stand-ins. Fewer than half the byte tokens present
+// means the vocabulary is not byte-level at all, which is an error.
+static constexpr int kMinByteLevelTokens = 128;
+
 ByteTokenMap build_byte_token_map(const TokenizerVocab& vocab, ByteMapping mapping) {
-  // Which kind of byte tokens does the vocabulary have? All 256 of one kind, or it is unusable.
-  int missing_fallback = -1, missing_level = -1;
-  for (int b = 255; b >= 0; --b) {
-    if (!vocab.find(fallback_piece(b))) missing_fallback = b;
-    if (!vocab.find(gpt2_byte_to_unicode()[b])) missing_level = b;
+  // Which kind of byte tokens does the vocabulary have? All 256 byte-fallback pieces, or byte-level BPE tokens.
+  int missing_fallback = -1;
+  std::vector<int> missing_level;
+  for (int b = 0; b < 256; ++b) {
+    if (missing_fallback < 0 && !vocab.find(fallback_piece(b))) missing_fallback = b;
+    if (!vocab.find(gpt2_byte_to_unicode()[b])) missing_level.push_back(b);
   }
   ByteTokenMap map;
   bool sentencepiece;
   if (missing_fallback < 0) {
     map.vocab_kind = "byte-fallback <0xNN>";
     sentencepiece = true;
-  } else if (missing_level < 0) {
+  } else if (256 - static_cast<int>(missing_level.size()) >= kMinByteLevelTokens) {
     map.vocab_kind = "byte-level BPE";
+    map.byte_level = true;
     sentencepiece = false;
+    map.stand_in_bytes = missing_level;
+    if (!missing_level.empty()) {
+      map.vocab_kind += fmt::format(" ({} bytes absent from the vocabulary use stand-in tokens vocab_size-1-b: {})",
+                                    missing_level.size(), fmt::join(missing_level, ","));
+    }
   } else {
     throw_error(ErrorCode::bad_model,
                 "{}: the vocabulary has no complete set of byte tokens: byte-fallback piece '{}' is missing, and "
-                "byte-level BPE token for byte {} is missing; lmac needs one token per byte value",
-                vocab.source, fallback_piece(missing_fallback), missing_level);
+                "only {} of the 256 byte-level BPE tokens exist; lmac needs one token per byte value",
+                vocab.source, fallback_piece(missing_fallback), 256 - missing_level.size());
   }
+  int vocab_size = 0;
+  for (const auto& [piece, id] : vocab.ids) vocab_size = std::max(vocab_size, id + 1);
 
   auto byte_token = [&](int b) {
-    return *vocab.find(sentencepiece ? fallback_piece(b) : gpt2_byte_to_unicode()[b]);
+    if (auto id = vocab.find(sentencepiece ? fallback_piece(b) : gpt2_byte_to_unicode()[b])) return *id;
+    return vocab_size - 1 - b;  // a stand-in, see above
   };
   auto piece_token = [&](int b) {
     if (sentencepiece && b < 128) {

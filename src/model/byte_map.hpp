@@ -30,7 +30,9 @@ const char* byte_mapping_name(ByteMapping mapping);
 
 struct ByteTokenMap {
   std::vector<int> tokens;  // token id of each symbol: 256 entries, 128 under `ascii`
-  std::string vocab_kind;   // "byte-fallback <0xNN>" or "byte-level BPE"
+  std::string vocab_kind;   // "byte-fallback <0xNN>" or "byte-level BPE", naming any stand-ins
+  bool byte_level = false;  // GPT-2 byte-level BPE tokens, rather than SentencePiece <0xNN> pieces
+  std::vector<int> stand_in_bytes;  // bytes without a token of their own (byte-level BPE only)
 };
 
 // GPT-2's reversible byte -> unicode table, each character as UTF-8.

@@ -6,6 +6,7 @@
 #include "engine/attention.hpp"
 #include "engine/matmul.hpp"
 #include "engine/vector_math.hpp"
+#include "model/framework_exact.hpp"
 #include "util/error.hpp"
 
 namespace lmac {
@@ -58,6 +59,8 @@ void FrameworkModel::log_probs(std::span<const uint32_t> symbols, int batch, int
     forward(symbols.data() + size_t(b0) * length, n, length, out.data() + size_t(b0) * length * V);
   }
 }
+
+std::unique_ptr<ExactScorer> FrameworkModel::exact_scorer() { return make_framework_exact_scorer(*this); }
 
 void FrameworkModel::forward(const uint32_t* symbols, int batch, int T, float* out) {
   const int D = config_.embedding_dim, F = D * config_.widening_factor, V = config_.vocab_size;

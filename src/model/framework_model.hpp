@@ -47,6 +47,8 @@ class FrameworkModel : public LanguageModel {
   int alphabet_size() const override { return config_.vocab_size; }
   std::optional<int> declared_bits() const override { return declared_bits_; }
   void log_probs(std::span<const uint32_t> symbols, int batch, int length, std::span<float> out) override;
+  // The fixed-order scorer of model/framework_exact.hpp.
+  std::unique_ptr<ExactScorer> exact_scorer() override;
 
   const FrameworkConfig& config() const { return config_; }
   const FrameworkWeights& weights() const { return weights_; }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/framework_loader.hpp"
+#include "model/gguf_loader.hpp"
 #include "model/llama_loader.hpp"
 #include "util/error.hpp"
 
@@ -86,7 +87,7 @@ std::unique_ptr<LanguageModel> load_model(const ModelSpec& spec, const ModelOpti
       return load_framework_model(spec.path, {options.num_heads, options.embedding_dim, options.num_layers,
                                               options.widening_factor});
     case ModelKind::llama_dir: return load_llama_model(spec.path, {options.byte_mapping, options.top_k});
-    case ModelKind::gguf: throw_error(ErrorCode::unsupported, "{}: GGUF checkpoints are not read yet", spec.path);
+    case ModelKind::gguf: return load_gguf_model(spec.path, {options.byte_mapping, options.top_k});
     case ModelKind::none: break;
   }
   throw_error(ErrorCode::internal, "load_model called without a model");

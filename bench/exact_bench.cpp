@@ -1,0 +1,113 @@
+// The exact (fixed reduction order) scoring path that .lmac files are coded with, on the paper's 3.2M framework
+// model (vocab 256, D = 256, 4 layers, 8 heads, widening 4; random weights), 2048-symbol chunks:
+//   Encode: ExactScorer::log_probs over a batch of chunks (the compressor's full pass).
+//   Decode: ExactScorer::begin + 2048 step() calls for a batch of chunks in parallel (the decompressor).
+//   Float:  FrameworkModel::log_probs (OpenBLAS, the `eval` path) on the same chunks, for comparison under the
+//           same load.
+// symbols_per_s counts every chunk symbol scored. Run with OMP_NUM_THREADS=2.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <vector>
+
+#include "engine/exact_kernels.hpp"
+#include "model/framework_model.hpp"
+
+namespace {
+
+constexpr int kD = 256, kL = 4, kH = 8, kWf = 4, kV = 256, kT = 2048;
+
+const lmac::FrameworkModel& model() {
+  static const lmac::FrameworkModel m = [] {
+    std::mt19937 rng(7);
+    std::normal_distribution<float> n(0, 1);
+    auto fill = [&](size_t count, float scale) {
+      std::vector<float> v(count);
+      for (float& x : v) x = n(rng) * scale;
+      return v;
+    };
+    const size_t d = kD, f = size_t(kD) * kWf;
+    lmac::FrameworkWeights w;
+    w.embed = fill(size_t(kV) * d, 0.02f);
+    for (int l = 0; l < kL; ++l) {
+      lmac::FrameworkLayer layer;
+      layer.w_qkv = fill(d * 3 * d, 1 / std::sqrt(float(kD)));
+      layer.w_out = fill(d * d, 1 / std::sqrt(float(kD)));
+      layer.ln1_scale.assign(d, 1.0f);
+      layer.ln1_offset.assign(d, 0.0f);
+      layer.w1 = fill(d * f, 1 / std::sqrt(float(kD)));
+      layer.b1 = fill(f, 0.1f);
+      layer.w2 = fill(f * d, 1 / std::sqrt(float(f)));
+      layer.b2 = fill(d, 0.1f);
+      layer.ln2_scale.assign(d, 1.0f);
+      layer.ln2_offset.assign(d, 0.0f);
+      w.layers.push_back(std::move(layer));
+    }
+    w.w_logits = fill(d * kV, 1 / std::sqrt(float(kD)));
+    w.b_logits = fill(size_t(kV), 0.1f);
+    return lmac::FrameworkModel(lmac::FrameworkConfig{kV, kD, kL, kH, kWf}, std::move(w), {}, std::nullopt);
+  }();
+  return m;
+}
+
+std::vector<uint32_t> chunks(int batch) {
+  std::mt19937 rng(3);
+  std::vector<uint32_t> x(size_t(batch) * kT);
+  for (uint32_t& s : x) s = rng() % kV;
+  return x;
+}
+
+void label(benchmark::State& state) {
+  state.SetLabel(lmac::exact_isa_name(lmac::exact_isa()));
+}
+
+void BM_ExactEncode(benchmark::State& state) {
+  const int batch = int(state.range(0));
+  auto scorer = const_cast<lmac::FrameworkModel&>(model()).exact_scorer();
+  const std::vector<uint32_t> x = chunks(batch);
+  std::vector<float> out(x.size() * kV);
+  for (auto _ : state) {
+    scorer->log_probs(x, batch, kT, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["symbols_per_s"] = benchmark::Counter(double(batch) * kT, benchmark::Counter::kIsIterationInvariantRate);
+  label(state);
+}
+
+void BM_ExactDecode(benchmark::State& state) {
+  const int batch = int(state.range(0));
+  auto scorer = const_cast<lmac::FrameworkModel&>(model()).exact_scorer();
+  const std::vector<uint32_t> x = chunks(batch);
+  std::vector<float> row(size_t(batch) * kV);
+  std::vector<uint32_t> prev(static_cast<size_t>(batch));
+  for (auto _ : state) {
+    scorer->begin(batch);
+    for (int t = 0; t < kT; ++t) {
+      for (int b = 0; b < batch; ++b) prev[b] = t ? x[size_t(b) * kT + t - 1] : 0;
+      scorer->step(prev, row);
+    }
+    benchmark::DoNotOptimize(row.data());
+  }
+  state.counters["symbols_per_s"] = benchmark::Counter(double(batch) * kT, benchmark::Counter::kIsIterationInvariantRate);
+  label(state);
+}
+
+void BM_FloatEncode(benchmark::State& state) {
+  const int batch = int(state.range(0));
+  auto& m = const_cast<lmac::FrameworkModel&>(model());
+  const std::vector<uint32_t> x = chunks(batch);
+  std::vector<float> out(x.size() * kV);
+  for (auto _ : state) {
+    m.log_probs(x, batch, kT, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["symbols_per_s"] = benchmark::Counter(double(batch) * kT, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+BENCHMARK(BM_ExactEncode)->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1)->Repetitions(2);
+BENCHMARK(BM_ExactDecode)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1)->Repetitions(2);
+BENCHMARK(BM_FloatEncode)->Arg(4)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1)->Repetitions(2);
+
+}  // namespace
+
+BENCHMARK_MAIN();

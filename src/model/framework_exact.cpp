@@ -1,0 +1,215 @@
+// FrameworkExactScorer: one forward routine serves both paths. It takes R rows, each a (sequence, position) pair
+// whose keys and values up to that position are in the cache: a full pass fills the cache with all T positions of
+// every sequence and then runs all B * T rows; a step appends one position per sequence and runs B rows. Every
+// kernel computes a row independently of the others, in a fixed order, so a row's bits do not depend on which
+// path, batch or thread produced it.
+#include "model/framework_exact.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "engine/exact_kernels.hpp"
+#include "engine/exact_math.hpp"
+#include "model/framework_model.hpp"
+#include "util/error.hpp"
+
+namespace lmac {
+
+void framework_exact_position_row(int64_t pos, int d, float* out) {
+  const int nf = d / 2 + 1;  // frequencies f = 0, 2, ..., D: columns 0..D/2 are sines, the rest cosines
+  for (int c = 0; c < d; ++c) {
+    const int j = c < nf ? c : c - nf;
+    const double inv = exact_pow_f64(1e4, -double(2 * j) / double(d));
+    const double angle = double(pos) * inv;
+    out[c] = float(c < nf ? exact_sin_f64(angle) : exact_cos_f64(angle));
+  }
+}
+
+namespace {
+
+class FrameworkExactScorer final : public ExactScorer {
+ public:
+  explicit FrameworkExactScorer(const FrameworkModel& model)
+      : model_(model), c_(model.config()), D_(c_.embedding_dim), H_(c_.num_heads), dh_(D_ / H_),
+        F_(D_ * c_.widening_factor), V_(c_.vocab_size),
+        embed_scale_(float(std::sqrt(double(D_)))), attn_scale_(1.0f / std::sqrt(float(dh_))) {}
+
+  int alphabet_size() const override { return V_; }
+  std::string kernel_id() const override { return kExactKernelId; }
+
+  void log_probs(std::span<const uint32_t> symbols, int batch, int length, std::span<float> out) override {
+    if (batch < 0 || length < 0 || symbols.size() != size_t(batch) * size_t(length) ||
+        out.size() != size_t(batch) * size_t(length) * size_t(V_)) {
+      throw_error(ErrorCode::internal, "exact log_probs: {} symbols and {} outputs do not fit batch {} x length {} x {}",
+                  symbols.size(), out.size(), batch, length, V_);
+    }
+    for (int b = 0; b < batch; ++b) {
+      for (int t = 0; t < length; ++t) model_.check_symbol(symbols[size_t(b) * length + t], b, t);
+    }
+    if (batch == 0 || length == 0) return;
+    // Groups of about 8K rows bound the scratch memory; grouping changes no value.
+    const int group = std::max(1, std::min(batch, 8192 / length));
+    for (int b0 = 0; b0 < batch; b0 += group) {
+      const int n = std::min(group, batch - b0);
+      start(n, length, int64_t(n) * length);
+      const uint32_t* x = symbols.data() + size_t(b0) * length;
+      row_seq_.resize(size_t(n) * length);
+      row_pos_.resize(size_t(n) * length);
+      for (int b = 0; b < n; ++b) {
+        for (int t = 0; t < length; ++t) {
+          const size_t r = size_t(b) * length + t;
+          row_seq_[r] = b;
+          row_pos_[r] = t;
+          embed(t == 0 ? 0 : x[r - 1], t, h_.data() + r * D_);  // inputs: targets shifted right, BOS = 0
+        }
+      }
+      forward(int64_t(n) * length, out.data() + size_t(b0) * length * V_);
+    }
+  }
+
+  void begin(int batch) override {
+    if (batch < 1) throw_error(ErrorCode::internal, "exact scorer: begin({})", batch);
+    start(batch, 256, batch);
+    row_seq_.resize(size_t(batch));
+    row_pos_.resize(size_t(batch));
+    for (int b = 0; b < batch; ++b) row_seq_[b] = b;
+  }
+
+  void step(std::span<const uint32_t> previous, std::span<float> out) override {
+    if (batch_ == 0) throw_error(ErrorCode::internal, "exact scorer: step() before begin()");
+    if ((pos_ > 0 && previous.size() < size_t(batch_)) || out.size() != size_t(batch_) * V_) {
+      throw_error(ErrorCode::internal, "exact scorer: step() with {} previous symbols and {} outputs for batch {}",
+                  previous.size(), out.size(), batch_);
+    }
+    if (pos_ >= capacity_) grow(2 * capacity_);
+    for (int b = 0; b < batch_; ++b) {
+      const uint32_t x = pos_ == 0 ? 0 : previous[b];
+      if (pos_ > 0) model_.check_symbol(x, b, pos_ - 1);
+      row_pos_[b] = int(pos_);
+      embed(x, pos_, h_.data() + size_t(b) * D_);
+    }
+    forward(batch_, out.data());
+    ++pos_;
+  }
+
+ private:
+  // Empty caches for `batch` sequences of up to `capacity` positions, and buffers for `rows` rows at a time.
+  void start(int batch, int64_t capacity, int64_t rows) {
+    batch_ = batch;
+    capacity_ = capacity;
+    pos_ = 0;
+    const size_t cache = size_t(batch) * H_ * dh_ * capacity;
+    kt_.assign(size_t(c_.num_layers), std::vector<float>(cache));
+    v_.assign(size_t(c_.num_layers), std::vector<float>(cache));
+    h_.resize(size_t(rows) * D_);
+    qkv_.resize(size_t(rows) * 3 * D_);
+    att_.resize(size_t(rows) * D_);
+    tmp_.resize(size_t(rows) * D_);
+    ff_.resize(size_t(rows) * F_);
+  }
+
+  // Doubles the caches of the incremental path, keeping positions 0..pos_-1.
+  void grow(int64_t capacity) {
+    for (int l = 0; l < c_.num_layers; ++l) {
+      std::vector<float> kt(size_t(batch_) * H_ * dh_ * capacity), v(kt.size());
+      for (int64_t bh = 0; bh < int64_t(batch_) * H_; ++bh) {
+        for (int i = 0; i < dh_; ++i) {
+          std::copy_n(kt_[l].data() + (bh * dh_ + i) * capacity_, pos_, kt.data() + (bh * dh_ + i) * capacity);
+        }
+        std::copy_n(v_[l].data() + bh * capacity_ * dh_, pos_ * dh_, v.data() + bh * capacity * dh_);
+      }
+      kt_[l] = std::move(kt);
+      v_[l] = std::move(v);
+    }
+    capacity_ = capacity;
+  }
+
+  void embed(uint32_t symbol, int64_t pos, float* h) {
+    while (int64_t(positions_.size()) < (pos + 1) * D_) {
+      const int64_t next = int64_t(positions_.size()) / D_;
+      positions_.resize(positions_.size() + size_t(D_));
+      framework_exact_position_row(next, D_, positions_.data() + next * D_);
+    }
+    const float* e = model_.weights().embed.data() + size_t(symbol) * D_;
+    const float* p = positions_.data() + pos * D_;
+    for (int i = 0; i < D_; ++i) h[i] = e[i] * embed_scale_ + p[i];
+  }
+
+  // Rows 0..R-1 of h_ (row r: sequence row_seq_[r] at position row_pos_[r]) through the layers; writes R rows of
+  // log-probabilities to out.
+  void forward(int64_t R, float* out) {
+    const FrameworkWeights& w = model_.weights();
+    const int D = D_, H = H_, dh = dh_, F = F_;
+    for (int l = 0; l < c_.num_layers; ++l) {
+      const FrameworkLayer& layer = w.layers[size_t(l)];
+      float* kt = kt_[size_t(l)].data();
+      float* vc = v_[size_t(l)].data();
+      exact_matmul(h_.data(), D, R, layer.w_qkv.data(), D, 3 * D, nullptr, qkv_.data(), 3 * D);
+      // Keys transposed ([b, h, i, position]) so that attention scores vectorise across positions.
+      for (int64_t r = 0; r < R; ++r) {
+        const int64_t b = row_seq_[r], t = row_pos_[r];
+        const float* k = qkv_.data() + r * 3 * D + D;
+        const float* v = k + D;
+        for (int hh = 0; hh < H; ++hh) {
+          const int64_t bh = b * H + hh;
+          for (int i = 0; i < dh; ++i) kt[(bh * dh + i) * capacity_ + t] = k[hh * dh + i];
+          std::copy_n(v + hh * dh, dh, vc + (bh * capacity_ + t) * dh);
+        }
+      }
+      // Attention rows in groups of four (consecutive positions of one head, or one position of four sequences),
+      // which the kernel interleaves; grouping never changes a row's bits.
+      const int64_t items = R * H, groups = (items + 3) / 4;
+#pragma omp parallel if (groups > 1 && items * (row_pos_[R - 1] + 1) * dh > 65536)
+      {
+        std::vector<float> scores(static_cast<size_t>(4 * capacity_));
+        ExactAttentionRow rows[4];
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t g = 0; g < groups; ++g) {
+          const int n = int(std::min<int64_t>(4, items - 4 * g));
+          for (int k = 0; k < n; ++k) {
+            const int64_t item = 4 * g + k;  // head-major: item = hh * R + r
+            const int64_t r = item % R;
+            const int hh = int(item / R);
+            const int64_t bh = int64_t(row_seq_[r]) * H + hh;
+            rows[k] = {qkv_.data() + r * 3 * D + hh * dh, kt + bh * dh * capacity_, vc + bh * capacity_ * dh,
+                       row_pos_[r] + 1, scores.data() + k * capacity_, att_.data() + r * D + hh * dh};
+          }
+          exact_attention_rows(rows, n, capacity_, dh, dh, attn_scale_);
+        }
+      }
+      exact_matmul(att_.data(), D, R, layer.w_out.data(), D, D, nullptr, tmp_.data(), D);
+      // a = LayerNorm(h + attention); h = LayerNorm((ff W2 + b2) + a)
+      exact_add_layer_norm_rows(tmp_.data(), nullptr, h_.data(), layer.ln1_scale.data(), layer.ln1_offset.data(), R,
+                                D);
+      exact_matmul(tmp_.data(), D, R, layer.w1.data(), D, F, nullptr, ff_.data(), F);
+      exact_bias_gelu_rows(ff_.data(), layer.b1.data(), R, F);
+      exact_matmul(ff_.data(), F, R, layer.w2.data(), F, D, nullptr, h_.data(), D);
+      exact_add_layer_norm_rows(h_.data(), layer.b2.data(), tmp_.data(), layer.ln2_scale.data(),
+                                layer.ln2_offset.data(), R, D);
+    }
+    exact_matmul(h_.data(), D, R, w.w_logits.data(), D, V_, nullptr, out, V_);
+    exact_log_softmax_rows(out, w.b_logits.data(), R, V_);
+  }
+
+  const FrameworkModel& model_;
+  const FrameworkConfig c_;
+  const int D_, H_, dh_, F_, V_;
+  const float embed_scale_, attn_scale_;
+  int batch_ = 0;
+  int64_t capacity_ = 0, pos_ = 0;
+  std::vector<float> positions_;               // [positions computed so far, D]
+  std::vector<std::vector<float>> kt_, v_;     // per layer: [batch, H, dh, capacity] and [batch, H, capacity, dh]
+  std::vector<int> row_seq_, row_pos_;
+  std::vector<float> h_, qkv_, att_, tmp_, ff_;
+};
+
+}  // namespace
+
+std::unique_ptr<ExactScorer> make_framework_exact_scorer(const FrameworkModel& model) {
+  return std::make_unique<FrameworkExactScorer>(model);
+}
+
+}  // namespace lmac
