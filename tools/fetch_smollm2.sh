@@ -4,7 +4,7 @@
 #
 #   tools/fetch_smollm2.sh DIR        -> DIR/SmolLM2-135M-Instruct.Q4_1.gguf
 #
-# The GGUF tests look for it at ../models/smollm2/ beside the repository, or wherever LMAC_SMOLLM2_GGUF points.
+# scripts/setup.sh puts it in .cache/models/smollm2/, where the GGUF tests look (or wherever LMAC_SMOLLM2_GGUF points).
 set -euo pipefail
 
 if [[ $# -ne 1 ]]; then

@@ -44,7 +44,6 @@ Action add_eval_command(CLI::App& app) {
   eval->add_option("--max_length,--max-length", c.max_length, "context window of a model")->capture_default_str();
   eval->add_option("--device", c.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   eval->add_option("--dtype", c.dtype, "auto, fp32, bf16 or fp16")->capture_default_str();
-  eval->add_option("--weights", c.weights, "stored, or q8_0 to quantize at load")->capture_default_str();
   eval->add_option("--batch_size,--batch-size", c.batch_size, "chunks per batch (default: automatic)");
   add_model_flags(eval, *model_flags);
   eval->add_flag("--slow_compression,--slow-compression", c.slow_compression,
@@ -57,6 +56,7 @@ Action add_eval_command(CLI::App& app) {
     if (*num_chunks != -1) c.num_chunks = *num_chunks;
     c.stream.byte_order = *byte_order == "lsb" ? ByteOrder::lsb : ByteOrder::msb;
     c.model = finish_model_options(*model_flags);
+    c.weights = c.model.weights;  // --weights is a shared model flag now; EvalConfig.weights is what the JSON reports
     if (c.baseline_compressors.empty() && c.model_paths.empty()) {
       throw_error(ErrorCode::usage, "nothing to evaluate: --baseline_compressors is empty and no --model_path is given");
     }

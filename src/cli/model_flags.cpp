@@ -14,6 +14,9 @@ void add_model_flags(CLI::App* command, ModelFlags& f) {
       ->check(CLI::IsMember({"bytes", "piece", "ascii"}))
       ->capture_default_str();
   command->add_option("--top_k,--top-k", f.options.top_k, "keep the K most likely symbols and renormalise (0: off)");
+  command->add_option("--weights", f.options.weights,
+                      "stored, or q8_0 to quantize a Llama safetensors model's linear layers at load")
+      ->capture_default_str();
 }
 
 ModelOptions finish_model_options(const ModelFlags& f) {

@@ -2,6 +2,8 @@
 // the thread count changes who computes a value, never how (see exact_kernels.hpp).
 #include "engine/exact_kernels.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <atomic>
 #include <vector>
@@ -38,7 +40,7 @@ void for_row_chunks(int64_t rows, int64_t work_per_row, F f) {
   if (rows <= 0) return;
   const int64_t chunk = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, work_per_row));
   const int64_t chunks = (rows + chunk - 1) / chunk;
-  if (chunks == 1) {
+  if (chunks == 1 || omp_in_parallel()) {
     f(int64_t{0}, rows);
     return;
   }
@@ -92,7 +94,7 @@ void exact_matmul(const float* x, int64_t ldx, int64_t M, const float* w, int K,
   const int64_t panels = (N + kExactPanel - 1) / kExactPanel;
   const int64_t row_blocks = (M + kRowBlock - 1) / kRowBlock;
   const int64_t items = panels * row_blocks;
-  const bool parallel = items > 1 && M * int64_t(K) * N >= (int64_t{1} << 18);
+  const bool parallel = items > 1 && !omp_in_parallel() && M * int64_t(K) * N >= (int64_t{1} << 20);
 #pragma omp parallel if (parallel)
   {
     std::vector<float> pack;  // the last, narrower panel, zero-padded to full width
@@ -124,7 +126,7 @@ void exact_matmul_nk(const float* x, int64_t ldx, int64_t M, const void* w, Weig
   const int64_t panels = (N + kExactPanel - 1) / kExactPanel;
   const int64_t row_blocks = (M + rows_per_item - 1) / rows_per_item;
   const int64_t items = panels * row_blocks;
-  const bool parallel = items > 1 && M * int64_t(K) * N >= (int64_t{1} << 18);
+  const bool parallel = items > 1 && !omp_in_parallel() && M * int64_t(K) * N >= (int64_t{1} << 20);
 #pragma omp parallel if (parallel)
   {
     std::vector<float> pack(size_t(K) * kExactPanel), row(static_cast<size_t>(K));
@@ -143,6 +145,56 @@ void exact_matmul_nk(const float* x, int64_t ldx, int64_t M, const void* w, Weig
       t.matmul_panel(x + m0 * ldx, ldx, std::min(rows_per_item, M - m0), pack.data(), kExactPanel, K,
                      bias ? bias + n0 : nullptr, y + m0 * ldy + n0, ldy, nc);
     }
+  }
+}
+
+ExactPackedMatrix ExactPackedMatrix::from_kn(const float* w, int K, int N) {
+  ExactPackedMatrix m;
+  m.K = K;
+  m.N = N;
+  const int64_t panels = (N + kExactPanel - 1) / kExactPanel;
+  m.panels.assign(size_t(panels) * K * kExactPanel, 0.0f);
+  for (int64_t p = 0; p < panels; ++p) {
+    const int64_t n0 = p * kExactPanel;
+    const int nc = int(std::min<int64_t>(kExactPanel, N - n0));
+    for (int k = 0; k < K; ++k) {
+      std::copy_n(w + int64_t(k) * N + n0, nc, m.panels.data() + (size_t(p) * K + k) * kExactPanel);
+    }
+  }
+  return m;
+}
+
+ExactPackedMatrix ExactPackedMatrix::from_nk(const void* w, WeightDType dtype, int K, int N) {
+  ExactPackedMatrix m;
+  m.K = K;
+  m.N = N;
+  const size_t row_bytes = weight_row_bytes(dtype, size_t(K));
+  const int64_t panels = (N + kExactPanel - 1) / kExactPanel;
+  m.panels.assign(size_t(panels) * K * kExactPanel, 0.0f);
+  std::vector<float> row(static_cast<size_t>(K));
+  for (int n = 0; n < N; ++n) {
+    convert_to_f32(static_cast<const char*>(w) + size_t(n) * row_bytes, dtype, row.data(), size_t(K));
+    float* panel = m.panels.data() + size_t(n / kExactPanel) * K * kExactPanel + n % kExactPanel;
+    for (int k = 0; k < K; ++k) panel[size_t(k) * kExactPanel] = row[size_t(k)];
+  }
+  return m;
+}
+
+void exact_matmul_packed(const float* x, int64_t ldx, int64_t M, const ExactPackedMatrix& w, const float* bias,
+                         float* y, int64_t ldy) {
+  const int K = w.K, N = w.N;
+  if (M <= 0 || N <= 0) return;
+  const ExactKernelTable& t = kernels();
+  const int64_t panels = (N + kExactPanel - 1) / kExactPanel;
+  const int64_t row_blocks = (M + kRowBlock - 1) / kRowBlock;
+  const int64_t items = panels * row_blocks;
+  const bool parallel = items > 1 && !omp_in_parallel() && M * int64_t(K) * N >= (int64_t{1} << 20);
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t item = 0; item < items; ++item) {
+    const int64_t p = item % panels, m0 = (item / panels) * kRowBlock, n0 = p * kExactPanel;
+    const int nc = int(std::min<int64_t>(kExactPanel, N - n0));
+    t.matmul_panel(x + m0 * ldx, ldx, std::min(kRowBlock, M - m0), w.panels.data() + size_t(p) * K * kExactPanel,
+                   kExactPanel, K, bias ? bias + n0 : nullptr, y + m0 * ldy + n0, ldy, nc);
   }
 }
 

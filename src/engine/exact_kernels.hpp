@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "engine/half_float.hpp"
 
@@ -42,6 +43,21 @@ void exact_matmul(const float* x, int64_t ldx, int64_t M, const float* w, int K,
 // weight_row_bytes(dtype, K) bytes apart.
 void exact_matmul_nk(const float* x, int64_t ldx, int64_t M, const void* w, WeightDType dtype, int K, int N,
                      const float* bias, float* y, int64_t ldy);
+
+// A weight matrix W[K, N] packed once for exact_matmul_packed: column panels of 32, each [K, 32] contiguous and
+// zero-padded, so that a product streams through memory in order (the [K, N] layout strides N floats per k, which
+// defeats the prefetcher when few rows share the weights, as in a decoding step). Same bits as exact_matmul.
+struct ExactPackedMatrix {
+  int K = 0, N = 0;
+  std::vector<float> panels;  // [ceil(N / 32), K, 32]
+
+  static ExactPackedMatrix from_kn(const float* w, int K, int N);  // W[k, n] = w[k * N + n]
+  // W[k, n] = w[n, k] stored as `dtype` (rows weight_row_bytes(dtype, K) bytes apart).
+  static ExactPackedMatrix from_nk(const void* w, WeightDType dtype, int K, int N);
+};
+
+void exact_matmul_packed(const float* x, int64_t ldx, int64_t M, const ExactPackedMatrix& w, const float* bias,
+                         float* y, int64_t ldy);
 
 // x[r, :] = LayerNorm((x[r, :] + bias) + residual[r, :]) * scale + offset over d columns (bias may be null):
 // mean and population variance summed left to right, eps 1e-5, then (x - mean) * (scale * (1 / sqrt(var + eps)))

@@ -320,6 +320,7 @@ CompressResult compress_audio(const AudioForCoding& input, LanguageModel& model,
   c.num_heads = options_used.num_heads;
   c.byte_mapping = options_used.byte_mapping;
   c.top_k = options_used.top_k;
+  c.weights = options_used.weights;
   c.max_length = options.max_length;
   c.chunk_size = static_cast<uint64_t>(options.chunk_size);
   c.bits = static_cast<uint8_t>(bits);
@@ -443,6 +444,7 @@ ModelOptions model_options_of(const LmacHeader& header) {
   o.num_heads = header.coding.num_heads;
   o.byte_mapping = header.coding.byte_mapping;
   o.top_k = header.coding.top_k;
+  o.weights = header.coding.weights;
   return o;
 }
 

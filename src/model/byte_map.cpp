@@ -1,5 +1,7 @@
 #include "model/byte_map.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -55,8 +57,8 @@ const std::array<std::string, 256>& gpt2_byte_to_unicode() {
 static std::string fallback_piece(int b) { return fmt::format("<0x{:02X}>", b); }
 
 // Byte-level BPE vocabularies built from UTF-8 text may lack tokens for bytes that never occur in UTF-8
-// (SmolLM2 has none for 21 of them). Each such byte gets a stand-in: the token numbered vocab_size - 1 - b, a
-// rare token at the top of the vocabulary. The model then gives that byte a low but non-zero probability, so
+// (SmolLM2 has none for 21 of them). The k-th such byte (in byte order) gets a stand-in: the token numbered
+// vocab_size - 1 - k, a rare token at the top of the vocabulary. The model then gives that byte a low but non-zero probability, so
 // every byte stays codable; the map records which bytes have stand-ins. Fewer than half the byte tokens present
 // means the vocabulary is not byte-level at all, which is an error.
 static constexpr int kMinByteLevelTokens = 128;
@@ -80,7 +82,7 @@ ByteTokenMap build_byte_token_map(const TokenizerVocab& vocab, ByteMapping mappi
     sentencepiece = false;
     map.stand_in_bytes = missing_level;
     if (!missing_level.empty()) {
-      map.vocab_kind += fmt::format(" ({} bytes absent from the vocabulary use stand-in tokens vocab_size-1-b: {})",
+      map.vocab_kind += fmt::format(" ({} bytes absent from the vocabulary use stand-in tokens vocab_size-1-k: {})",
                                     missing_level.size(), fmt::join(missing_level, ","));
     }
   } else {
@@ -94,7 +96,8 @@ ByteTokenMap build_byte_token_map(const TokenizerVocab& vocab, ByteMapping mappi
 
   auto byte_token = [&](int b) {
     if (auto id = vocab.find(sentencepiece ? fallback_piece(b) : gpt2_byte_to_unicode()[b])) return *id;
-    return vocab_size - 1 - b;  // a stand-in, see above
+    const auto k = std::find(map.stand_in_bytes.begin(), map.stand_in_bytes.end(), b) - map.stand_in_bytes.begin();
+    return vocab_size - 1 - static_cast<int>(k);  // a stand-in, see above
   };
   auto piece_token = [&](int b) {
     if (sentencepiece && b < 128) {

@@ -66,7 +66,7 @@ class FrameworkExactScorer final : public ExactScorer {
           embed(t == 0 ? 0 : x[r - 1], t, h_.data() + r * D_);  // inputs: targets shifted right, BOS = 0
         }
       }
-      forward(int64_t(n) * length, out.data() + size_t(b0) * length * V_);
+      forward(int64_t(n) * length, n, out.data() + size_t(b0) * length * V_);
     }
   }
 
@@ -91,7 +91,7 @@ class FrameworkExactScorer final : public ExactScorer {
       row_pos_[b] = int(pos_);
       embed(x, pos_, h_.data() + size_t(b) * D_);
     }
-    forward(batch_, out.data());
+    forward(batch_, batch_, out.data());
     ++pos_;
   }
 
@@ -138,20 +138,44 @@ class FrameworkExactScorer final : public ExactScorer {
     for (int i = 0; i < D_; ++i) h[i] = e[i] * embed_scale_ + p[i];
   }
 
-  // Rows 0..R-1 of h_ (row r: sequence row_seq_[r] at position row_pos_[r]) through the layers; writes R rows of
-  // log-probabilities to out.
-  void forward(int64_t R, float* out) {
+  // Rows 0..R-1 of h_ (row r: sequence row_seq_[r] at position row_pos_[r]; a sequence's rows consecutive, `seqs`
+  // sequences) through the model; writes R rows of log-probabilities to out. With several sequences and threads,
+  // each thread takes whole sequences through every layer on its own (no barrier inside a step, which matters on a
+  // loaded machine); with one sequence, the kernels split each matrix product instead. Either way each row is
+  // computed by the same operations.
+  void forward(int64_t R, int seqs, float* out) {
+    const int parts = std::min(seqs, omp_in_parallel() ? 1 : omp_get_max_threads());
+    if (parts <= 1) {
+      forward_rows(0, R, out);
+      return;
+    }
+    const int64_t per_seq = R / seqs;
+#pragma omp parallel for num_threads(parts) schedule(static, 1)
+    for (int p = 0; p < parts; ++p) {
+      const int64_t r0 = int64_t(p) * seqs / parts * per_seq, r1 = int64_t(p + 1) * seqs / parts * per_seq;
+      forward_rows(r0, r1, out + r0 * V_);
+    }
+  }
+
+  // Rows [r0, r1), which hold whole sequences (the full pass) or one position of some sequences (a step).
+  void forward_rows(int64_t r0, int64_t r1, float* out) {
     const FrameworkWeights& w = model_.weights();
     const int D = D_, H = H_, dh = dh_, F = F_;
+    const int64_t R = r1 - r0;
+    float* h = h_.data() + r0 * D;
+    float* qkv = qkv_.data() + r0 * 3 * D;
+    float* att = att_.data() + r0 * D;
+    float* tmp = tmp_.data() + r0 * D;
+    float* ff = ff_.data() + r0 * F;
     for (int l = 0; l < c_.num_layers; ++l) {
       const FrameworkLayer& layer = w.layers[size_t(l)];
       float* kt = kt_[size_t(l)].data();
       float* vc = v_[size_t(l)].data();
-      exact_matmul(h_.data(), D, R, layer.w_qkv.data(), D, 3 * D, nullptr, qkv_.data(), 3 * D);
+      exact_matmul(h, D, R, layer.w_qkv.data(), D, 3 * D, nullptr, qkv, 3 * D);
       // Keys transposed ([b, h, i, position]) so that attention scores vectorise across positions.
       for (int64_t r = 0; r < R; ++r) {
-        const int64_t b = row_seq_[r], t = row_pos_[r];
-        const float* k = qkv_.data() + r * 3 * D + D;
+        const int64_t b = row_seq_[r0 + r], t = row_pos_[r0 + r];
+        const float* k = qkv + r * 3 * D + D;
         const float* v = k + D;
         for (int hh = 0; hh < H; ++hh) {
           const int64_t bh = b * H + hh;
@@ -162,7 +186,7 @@ class FrameworkExactScorer final : public ExactScorer {
       // Attention rows in groups of four (consecutive positions of one head, or one position of four sequences),
       // which the kernel interleaves; grouping never changes a row's bits.
       const int64_t items = R * H, groups = (items + 3) / 4;
-#pragma omp parallel if (groups > 1 && items * (row_pos_[R - 1] + 1) * dh > 65536)
+#pragma omp parallel if (groups > 1 && !omp_in_parallel() && items * (row_pos_[r1 - 1] + 1) * dh > (1 << 20))
       {
         std::vector<float> scores(static_cast<size_t>(4 * capacity_));
         ExactAttentionRow rows[4];
@@ -173,24 +197,22 @@ class FrameworkExactScorer final : public ExactScorer {
             const int64_t item = 4 * g + k;  // head-major: item = hh * R + r
             const int64_t r = item % R;
             const int hh = int(item / R);
-            const int64_t bh = int64_t(row_seq_[r]) * H + hh;
-            rows[k] = {qkv_.data() + r * 3 * D + hh * dh, kt + bh * dh * capacity_, vc + bh * capacity_ * dh,
-                       row_pos_[r] + 1, scores.data() + k * capacity_, att_.data() + r * D + hh * dh};
+            const int64_t bh = int64_t(row_seq_[r0 + r]) * H + hh;
+            rows[k] = {qkv + r * 3 * D + hh * dh, kt + bh * dh * capacity_, vc + bh * capacity_ * dh,
+                       row_pos_[r0 + r] + 1, scores.data() + k * capacity_, att + r * D + hh * dh};
           }
           exact_attention_rows(rows, n, capacity_, dh, dh, attn_scale_);
         }
       }
-      exact_matmul(att_.data(), D, R, layer.w_out.data(), D, D, nullptr, tmp_.data(), D);
+      exact_matmul(att, D, R, layer.w_out.data(), D, D, nullptr, tmp, D);
       // a = LayerNorm(h + attention); h = LayerNorm((ff W2 + b2) + a)
-      exact_add_layer_norm_rows(tmp_.data(), nullptr, h_.data(), layer.ln1_scale.data(), layer.ln1_offset.data(), R,
-                                D);
-      exact_matmul(tmp_.data(), D, R, layer.w1.data(), D, F, nullptr, ff_.data(), F);
-      exact_bias_gelu_rows(ff_.data(), layer.b1.data(), R, F);
-      exact_matmul(ff_.data(), F, R, layer.w2.data(), F, D, nullptr, h_.data(), D);
-      exact_add_layer_norm_rows(h_.data(), layer.b2.data(), tmp_.data(), layer.ln2_scale.data(),
-                                layer.ln2_offset.data(), R, D);
+      exact_add_layer_norm_rows(tmp, nullptr, h, layer.ln1_scale.data(), layer.ln1_offset.data(), R, D);
+      exact_matmul(tmp, D, R, layer.w1.data(), D, F, nullptr, ff, F);
+      exact_bias_gelu_rows(ff, layer.b1.data(), R, F);
+      exact_matmul(ff, F, R, layer.w2.data(), F, D, nullptr, h, D);
+      exact_add_layer_norm_rows(h, layer.b2.data(), tmp, layer.ln2_scale.data(), layer.ln2_offset.data(), R, D);
     }
-    exact_matmul(h_.data(), D, R, w.w_logits.data(), D, V_, nullptr, out, V_);
+    exact_matmul(h, D, R, w.w_logits.data(), D, V_, nullptr, out, V_);
     exact_log_softmax_rows(out, w.b_logits.data(), R, V_);
   }
 

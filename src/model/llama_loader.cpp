@@ -1,12 +1,16 @@
 #include "model/llama_loader.hpp"
 
+#include <sys/mman.h>
+#include <unistd.h>
 #include <xxhash.h>
 
+#include <array>
 #include <filesystem>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "engine/quant_quantize.hpp"
 #include "model/byte_map.hpp"
 #include "model/hf_config.hpp"
 #include "model/llama_model.hpp"
@@ -26,6 +30,46 @@ static std::vector<float> vector_f32(const SafetensorsCheckpoint& ck, const std:
   return out;
 }
 
+// What the weights point into: the mapped checkpoint, plus the Q8_0 copies of --weights q8_0.
+struct LlamaStorage {
+  std::shared_ptr<const SafetensorsCheckpoint> checkpoint;
+  std::vector<std::vector<uint8_t>> quantized;
+};
+
+// Unmaps the whole pages of a tensor from this process (they stay in the page cache, and a later read faults them
+// back in), so that a quantized load does not leave the stored checkpoint resident beside its quantized copy.
+static void release_pages(const void* data, size_t size) {
+  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (uintptr_t(data) + page - 1) & ~(page - 1);  // edge pages may hold a neighbour: keep them
+  const uintptr_t end = (uintptr_t(data) + size) & ~(page - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+// --weights q8_0: every linear layer (q, k, v, o, gate, up, down) becomes an owned Q8_0 copy, one tensor at a time,
+// each tensor's stored pages released once it is done, so peak memory is about the quantized model plus one tensor.
+// The embedding stays as stored (only the rows of the tokens seen are ever read), and so does the output projection
+// (only the byte tokens' rows are kept, widened to float32 at load). All shapes are checked before any work.
+static void quantize_linear_layers(LlamaWeights& w, LlamaStorage& storage, const std::string& dir) {
+  static const char* const kNames[] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                                       "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
+  auto matrices = [](LlamaLayerWeights& lw) {
+    return std::array<WeightMatrix*, 7>{&lw.q, &lw.k, &lw.v, &lw.o, &lw.gate, &lw.up, &lw.down};
+  };
+  for (size_t l = 0; l < w.layers.size(); ++l)
+    for (int i = 0; i < 7; ++i)
+      if (const WeightMatrix& m = *matrices(w.layers[l])[i]; m.cols % kQ8_0Block != 0)
+        throw_error(ErrorCode::unsupported,
+                    "--weights q8_0: {}: tensor model.layers.{}.{}.weight has {} columns, not a multiple of the Q8_0 "
+                    "block of {}; use --weights stored",
+                    dir, l, kNames[i], m.cols, kQ8_0Block);
+  for (LlamaLayerWeights& lw : w.layers)
+    for (WeightMatrix* m : matrices(lw)) {
+      std::vector<uint8_t>& q = storage.quantized.emplace_back(quantize_matrix_q8_0(*m));
+      release_pages(m->data, size_t(m->rows) * weight_row_bytes(m->dtype, size_t(m->cols)));
+      *m = WeightMatrix{q.data(), WeightDType::q8_0, m->rows, m->cols};
+    }
+}
+
 // The dtype name config.json uses, in lmac's short form.
 static std::string short_dtype(const std::string& torch_name) {
   if (torch_name == "bfloat16") return "bf16";
@@ -36,14 +80,19 @@ static std::string short_dtype(const std::string& torch_name) {
 
 // xxHash (XXH3, 64-bit) over everything that changes a pdf: each tensor (name, dtype, shape, bytes; tensors in
 // name order, each hashed in parallel and folded in sequentially), the canonical config, the byte map, BOS and
-// the options.
+// the options. The stored bytes are hashed even under --weights q8_0 (the quantized ones follow from them and the flag,
+// which is hashed too); then each tensor's pages are released after hashing, as the quantized load did.
 static std::string fingerprint(const SafetensorsCheckpoint& ck, const LlamaConfig& config, const ModelInfo& info,
                                const LlamaOptions& options) {
   std::vector<const TensorRef*> tensors;
   for (const auto& [name, t] : ck.tensors()) tensors.push_back(&t);
   std::vector<XXH64_hash_t> data_hashes(tensors.size());
+  const bool release = options.weights != "stored";
 #pragma omp parallel for schedule(dynamic, 1)
-  for (size_t i = 0; i < tensors.size(); ++i) data_hashes[i] = XXH3_64bits(tensors[i]->data, tensors[i]->size);
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    data_hashes[i] = XXH3_64bits(tensors[i]->data, tensors[i]->size);
+    if (release) release_pages(tensors[i]->data, tensors[i]->size);
+  }
 
   XXH3_state_t* state = XXH3_createState();
   XXH3_64bits_reset(state);
@@ -63,6 +112,8 @@ static std::string fingerprint(const SafetensorsCheckpoint& ck, const LlamaConfi
   add(fmt::format("{}", fmt::join(info.byte_tokens, ",")));
   add(fmt::format("bos={}", info.bos_token));
   add(fmt::format("byte_mapping={} top_k={}", options.byte_mapping, options.top_k));
+  // Only when not stored, so that the fingerprints of stored-weight models (and the files coded with them) stay put.
+  if (options.weights != "stored") add(fmt::format("weights={} (ggml quantize_row_q8_0_ref)", options.weights));
   XXH64_hash_t h = XXH3_64bits_digest(state);
   XXH3_freeState(state);
   return fmt::format("{:016x}", h);
@@ -71,10 +122,14 @@ static std::string fingerprint(const SafetensorsCheckpoint& ck, const LlamaConfi
 std::unique_ptr<LanguageModel> load_llama_model(const std::string& dir, const LlamaOptions& options) {
   const ByteMapping mapping = parse_byte_mapping(options.byte_mapping);
   if (options.top_k < 0) throw_error(ErrorCode::usage, "--top_k must be 0 (off) or positive, got {}", options.top_k);
+  if (options.weights != "stored" && options.weights != "q8_0")
+    throw_error(ErrorCode::usage, "--weights must be stored or q8_0, not '{}'", options.weights);
   LlamaConfig config = load_llama_config(dir);
   TokenizerVocab vocab = load_tokenizer(dir);
   ByteTokenMap byte_map = build_byte_token_map(vocab, mapping);
-  auto ck = std::make_shared<SafetensorsCheckpoint>(SafetensorsCheckpoint::open(dir));
+  auto storage = std::make_shared<LlamaStorage>();
+  storage->checkpoint = std::make_shared<SafetensorsCheckpoint>(SafetensorsCheckpoint::open(dir));
+  const SafetensorsCheckpoint* ck = storage->checkpoint.get();
 
   const std::string config_file = (fs::path(dir) / "config.json").string();
   for (int token : byte_map.tokens)
@@ -137,6 +192,7 @@ std::unique_ptr<LanguageModel> load_llama_model(const std::string& dir, const Ll
   w.output_rows.resize(byte_map.tokens.size() * size_t(D));
   for (size_t s = 0; s < byte_map.tokens.size(); ++s) weight_row_f32(head, byte_map.tokens[s], &w.output_rows[s * D]);
   w.inv_freq = rope_inv_freq(config.rope, config.head_dim);
+  if (options.weights == "q8_0") quantize_linear_layers(w, *storage, dir);
 
   // What `lmac info` shows.
   info.name = fs::path(dir).lexically_normal().filename().string();
@@ -152,13 +208,15 @@ std::unique_ptr<LanguageModel> load_llama_model(const std::string& dir, const Ll
   if (config.rope.type != "default") rope += fmt::format(" factor={:g}", config.rope.factor);
   info.architecture = fmt::format(
       "llama: D={}, layers={}, heads={}, kv_heads={}, head_dim={}, ffn={}, vocab={}, {}, {} embeddings; "
-      "weights {} ({}); tokens {} via --byte_mapping {}",
+      "weights {} ({}){}; tokens {} via --byte_mapping {}",
       D, config.num_hidden_layers, config.num_attention_heads, config.num_key_value_heads, config.head_dim, F, V,
       rope, config.tie_word_embeddings ? "tied" : "untied", weight_dtype_name(w.embed.dtype), ck->source(),
+      options.weights == "q8_0" ? ", linear layers quantized to q8_0 at load (--weights q8_0)" : "",
       byte_map.vocab_kind, options.byte_mapping);
   w.config = config;
   info.fingerprint = fingerprint(*ck, config, info, options);
-  return std::make_unique<LlamaModel>(ck, std::move(w), std::move(info), options.top_k);
+  return std::make_unique<LlamaModel>(std::shared_ptr<const void>(storage), std::move(w), std::move(info),
+                                      options.top_k);
 }
 
 }  // namespace lmac

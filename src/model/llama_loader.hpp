@@ -12,6 +12,7 @@ namespace lmac {
 struct LlamaOptions {
   std::string byte_mapping = "bytes";  // bytes | piece | ascii (model/byte_map.hpp)
   int top_k = 0;                       // 0: off (model/llama_model.hpp, apply_top_k)
+  std::string weights = "stored";      // stored | q8_0: quantize the linear layers at load (engine/quant_quantize.hpp)
 };
 
 // The returned model is a LlamaModel (model/llama_model.hpp); dynamic_cast to it for incremental sessions.

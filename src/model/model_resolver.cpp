@@ -81,12 +81,31 @@ ModelSpec resolve_model_path(const std::string& model_path) {
               model_path);
 }
 
+void check_model_options(const ModelSpec& spec, const ModelOptions& options) {
+  if (options.weights != "stored" && options.weights != "q8_0")
+    throw_error(ErrorCode::usage, "--weights must be stored or q8_0, not '{}'", options.weights);
+  if (options.weights == "stored") return;
+  // Refused rather than ignored: a silent no-op would label results and files "q8_0" that were not quantized.
+  if (spec.kind == ModelKind::framework_npz)
+    throw_error(ErrorCode::unsupported,
+                "--weights {}: {} is a framework .npz model, which is always computed from its float32 weights (its "
+                "exact kernels define the .lmac format); --weights applies to Llama safetensors directories only",
+                options.weights, spec.path);
+  if (spec.kind == ModelKind::gguf)
+    throw_error(ErrorCode::unsupported,
+                "--weights {}: {} is a GGUF file, whose weights are used in the types it stores (often already "
+                "quantized); --weights applies to Llama safetensors directories only: omit it",
+                options.weights, spec.path);
+}
+
 std::unique_ptr<LanguageModel> load_model(const ModelSpec& spec, const ModelOptions& options) {
+  check_model_options(spec, options);
   switch (spec.kind) {
     case ModelKind::framework_npz:
       return load_framework_model(spec.path, {options.num_heads, options.embedding_dim, options.num_layers,
                                               options.widening_factor});
-    case ModelKind::llama_dir: return load_llama_model(spec.path, {options.byte_mapping, options.top_k});
+    case ModelKind::llama_dir:
+      return load_llama_model(spec.path, {options.byte_mapping, options.top_k, options.weights});
     case ModelKind::gguf: return load_gguf_model(spec.path, {options.byte_mapping, options.top_k});
     case ModelKind::none: break;
   }

@@ -26,7 +26,12 @@ struct ModelOptions {
   std::optional<int> embedding_dim, num_layers, widening_factor;
   std::string byte_mapping = "bytes";  // Llama models
   int top_k = 0;
+  std::string weights = "stored";      // stored | q8_0 (Llama safetensors only: model/llama_loader.hpp)
 };
+
+// Throws lmac::Error (usage / unsupported) when `options` asks for something the model at `spec` cannot do: --weights
+// q8_0 for a framework .npz model or a GGUF file. load_model calls it; commands call it early to fail before work.
+void check_model_options(const ModelSpec& spec, const ModelOptions& options);
 
 std::unique_ptr<LanguageModel> load_model(const ModelSpec& spec, const ModelOptions& options);
 
