@@ -22,7 +22,8 @@ Action add_eval_command(CLI::App& app) {
   eval->add_option("--audio_dir,--audio-dir", c.audio_dir, "every audio file below DIR, recursively, in sorted path order")
       ->required();
   eval->add_option("--model_path,--model-path", c.model_paths,
-                   "a model to evaluate (repeatable): .npz, a Llama directory, llama:DIR, default or none")
+                   "a model to evaluate (repeatable): .npz, .gguf, a Llama directory, llama:DIR, default (the shipped model, used "
+                   "when none is given) or none (baselines only)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   eval->add_option("--baseline_compressors,--baseline-compressors", c.baseline_compressors,
@@ -57,9 +58,8 @@ Action add_eval_command(CLI::App& app) {
     c.stream.byte_order = *byte_order == "lsb" ? ByteOrder::lsb : ByteOrder::msb;
     c.model = finish_model_options(*model_flags);
     c.weights = c.model.weights;  // --weights is a shared model flag now; EvalConfig.weights is what the JSON reports
-    if (c.baseline_compressors.empty() && c.model_paths.empty()) {
-      throw_error(ErrorCode::usage, "nothing to evaluate: --baseline_compressors is empty and no --model_path is given");
-    }
+    // Without --model_path, the shipped default model is evaluated beside the baselines.
+    if (c.model_paths.empty()) c.model_paths = {"default"};
     EvalOutput out = run_eval(c);
     if (!c.output_file.empty()) write_file_atomically(c.output_file, out.document.dump(2) + "\n");
     fmt::print("{}", render_results(out.records, c.format));

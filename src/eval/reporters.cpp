@@ -15,7 +15,7 @@ Row row_of(const ResultRecord& r, bool percent) {
   return {r.name,
           ratio(r.compression_ratio),
           r.compression_ratio_unchunked ? ratio(*r.compression_ratio_unchunked) : std::string(percent ? "-" : ""),
-          fmt::format("{:.2f}", r.megabytes_per_second()),
+          fmt::format("{:.4g}", r.megabytes_per_second()),
           fmt::format("{}", r.compressed_bytes),
           fmt::format("{}", r.num_chunks)};
 }

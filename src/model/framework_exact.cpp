@@ -35,7 +35,17 @@ class FrameworkExactScorer final : public ExactScorer {
   explicit FrameworkExactScorer(const FrameworkModel& model)
       : model_(model), c_(model.config()), D_(c_.embedding_dim), H_(c_.num_heads), dh_(D_ / H_),
         F_(D_ * c_.widening_factor), V_(c_.vocab_size),
-        embed_scale_(float(std::sqrt(double(D_)))), attn_scale_(1.0f / std::sqrt(float(dh_))) {}
+        embed_scale_(float(std::sqrt(double(D_)))), attn_scale_(1.0f / std::sqrt(float(dh_))) {
+    // Each scorer packs its own copy of the matrices (4 x the parameter count in bytes): scorers are few, one per
+    // worker thread, and a private copy needs no sharing protocol.
+    for (const FrameworkLayer& layer : model.weights().layers) {
+      layers_.push_back({ExactPackedMatrix::from_kn(layer.w_qkv.data(), D_, 3 * D_),
+                         ExactPackedMatrix::from_kn(layer.w_out.data(), D_, D_),
+                         ExactPackedMatrix::from_kn(layer.w1.data(), D_, F_),
+                         ExactPackedMatrix::from_kn(layer.w2.data(), F_, D_)});
+    }
+    logits_ = ExactPackedMatrix::from_kn(model.weights().w_logits.data(), D_, V_);
+  }
 
   int alphabet_size() const override { return V_; }
   std::string kernel_id() const override { return kExactKernelId; }
@@ -169,9 +179,10 @@ class FrameworkExactScorer final : public ExactScorer {
     float* ff = ff_.data() + r0 * F;
     for (int l = 0; l < c_.num_layers; ++l) {
       const FrameworkLayer& layer = w.layers[size_t(l)];
+      const PackedLayer& packed = layers_[size_t(l)];
       float* kt = kt_[size_t(l)].data();
       float* vc = v_[size_t(l)].data();
-      exact_matmul(h, D, R, layer.w_qkv.data(), D, 3 * D, nullptr, qkv, 3 * D);
+      exact_matmul_packed(h, D, R, packed.qkv, nullptr, qkv, 3 * D);
       // Keys transposed ([b, h, i, position]) so that attention scores vectorise across positions.
       for (int64_t r = 0; r < R; ++r) {
         const int64_t b = row_seq_[r0 + r], t = row_pos_[r0 + r];
@@ -204,22 +215,28 @@ class FrameworkExactScorer final : public ExactScorer {
           exact_attention_rows(rows, n, capacity_, dh, dh, attn_scale_);
         }
       }
-      exact_matmul(att, D, R, layer.w_out.data(), D, D, nullptr, tmp, D);
+      exact_matmul_packed(att, D, R, packed.out, nullptr, tmp, D);
       // a = LayerNorm(h + attention); h = LayerNorm((ff W2 + b2) + a)
       exact_add_layer_norm_rows(tmp, nullptr, h, layer.ln1_scale.data(), layer.ln1_offset.data(), R, D);
-      exact_matmul(tmp, D, R, layer.w1.data(), D, F, nullptr, ff, F);
+      exact_matmul_packed(tmp, D, R, packed.w1, nullptr, ff, F);
       exact_bias_gelu_rows(ff, layer.b1.data(), R, F);
-      exact_matmul(ff, F, R, layer.w2.data(), F, D, nullptr, h, D);
+      exact_matmul_packed(ff, F, R, packed.w2, nullptr, h, D);
       exact_add_layer_norm_rows(h, layer.b2.data(), tmp, layer.ln2_scale.data(), layer.ln2_offset.data(), R, D);
     }
-    exact_matmul(h, D, R, w.w_logits.data(), D, V_, nullptr, out, V_);
+    exact_matmul_packed(h, D, R, logits_, nullptr, out, V_);
     exact_log_softmax_rows(out, w.b_logits.data(), R, V_);
   }
+
+  struct PackedLayer {
+    ExactPackedMatrix qkv, out, w1, w2;
+  };
 
   const FrameworkModel& model_;
   const FrameworkConfig c_;
   const int D_, H_, dh_, F_, V_;
   const float embed_scale_, attn_scale_;
+  std::vector<PackedLayer> layers_;
+  ExactPackedMatrix logits_;
   int batch_ = 0;
   int64_t capacity_ = 0, pos_ = 0;
   std::vector<float> positions_;               // [positions computed so far, D]

@@ -1,5 +1,6 @@
 #include "model/model_resolver.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -45,11 +46,21 @@ ModelSpec resolve_directory(const std::string& dir) {
 
 }  // namespace
 
+std::string default_model_path() {
+  // LMAC_DEFAULT_MODEL overrides the copy in the source tree this lmac was built from.
+  if (const char* env = std::getenv("LMAC_DEFAULT_MODEL"); env && *env) return env;
+  const std::string path = LMAC_DEFAULT_MODEL_PATH;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    throw_error(ErrorCode::io, "--model_path default: the shipped model {} is missing (set LMAC_DEFAULT_MODEL to its "
+                "path if the source tree moved)", path);
+  }
+  return path;
+}
+
 ModelSpec resolve_model_path(const std::string& model_path) {
   if (model_path == "none") return {ModelKind::none, ""};
-  if (model_path == "default") {
-    throw_error(ErrorCode::unsupported, "--model_path default: no default model is shipped yet");
-  }
+  if (model_path == "default") return {ModelKind::framework_npz, default_model_path()};
   std::error_code ec;
   if (model_path.rfind("llama:", 0) == 0) {
     const std::string dir = model_path.substr(6);

@@ -21,6 +21,10 @@ struct ModelSpec {
 // usable model.
 ModelSpec resolve_model_path(const std::string& model_path);
 
+// The shipped default model (models/lmac-speech-8bit.npz, see models/MODEL_CARD.md): its place in the source
+// tree lmac was built from, or $LMAC_DEFAULT_MODEL.
+std::string default_model_path();
+
 struct ModelOptions {
   int num_heads = 8;  // framework models
   std::optional<int> embedding_dim, num_layers, widening_factor;

@@ -7,7 +7,7 @@ DATA=/usr/share/pocketsphinx/test/data
 compare() {  # compare FIXTURE BITS
   local fixture=$1 bits=$2 names
   names=$(python3 -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))['results']))" "$fixture")
-  if ! "$LMAC" eval --audio_dir "$DATA" --bits "$bits" --baseline_compressors $names \
+  if ! "$LMAC" eval --audio_dir "$DATA" --model_path none --bits "$bits" --baseline_compressors $names \
        --output_file "$WORK/out$bits.json" >/dev/null 2>"$WORK/err$bits"; then
     fail "lmac eval --bits $bits failed: $(tail -3 "$WORK/err$bits")"; return
   fi

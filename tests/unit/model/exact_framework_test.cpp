@@ -232,7 +232,7 @@ TEST(FrameworkExact, BitsDoNotDependOnThreadsOrInstructionSet) {
   for (const Shape& shape : shapes()) {
     auto model = shape.load();
     auto scorer = model->exact_scorer();
-    const int T = 200, B = 4;
+    const int T = 120, B = 4;
     std::vector<uint32_t> x;
     for (int b = 0; b < B; ++b) {
       auto s = speech(T, size_t(b) * 97);

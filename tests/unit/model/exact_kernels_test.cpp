@@ -76,8 +76,13 @@ TEST(ExactKernels, MatmulEqualsTheSequentialSumForEveryShapeAndVariant) {
           for (const float* bias : {static_cast<const float*>(nullptr), b.data()}) {
             std::vector<float> y(size_t(M) * N, -7.0f);
             exact_matmul(x.data(), K, M, w.data(), K, N, bias, y.data(), N);
-            EXPECT_TRUE(same_bits(y, sequential_matmul(x, M, K, w, N, bias)))
+            const auto want = sequential_matmul(x, M, K, w, N, bias);
+            EXPECT_TRUE(same_bits(y, want))
                 << exact_isa_name(isa) << " M=" << M << " K=" << K << " N=" << N << " bias=" << (bias != nullptr);
+            std::vector<float> packed(size_t(M) * N, -7.0f);
+            exact_matmul_packed(x.data(), K, M, ExactPackedMatrix::from_kn(w.data(), K, N), bias, packed.data(), N);
+            EXPECT_TRUE(same_bits(packed, want))
+                << "packed, " << exact_isa_name(isa) << " M=" << M << " K=" << K << " N=" << N;
           }
         }
       }
@@ -141,8 +146,12 @@ TEST(ExactKernels, TransposedHalfPrecisionWeightsMatchTheirFloat32Widening) {
                           Case{f16.data(), WeightDType::f16, &w_f16}}) {
       std::vector<float> y(size_t(M) * N);
       exact_matmul_nk(x.data(), K, M, c.data, c.dtype, K, N, bias.data(), y.data(), N);
-      EXPECT_TRUE(same_bits(y, sequential_matmul(x, M, K, to_kn(*c.widened), N, bias.data())))
-          << exact_isa_name(isa) << " " << weight_dtype_name(c.dtype);
+      const auto want = sequential_matmul(x, M, K, to_kn(*c.widened), N, bias.data());
+      EXPECT_TRUE(same_bits(y, want)) << exact_isa_name(isa) << " " << weight_dtype_name(c.dtype);
+      std::vector<float> packed(size_t(M) * N);
+      exact_matmul_packed(x.data(), K, M, ExactPackedMatrix::from_nk(c.data, c.dtype, K, N), bias.data(),
+                          packed.data(), N);
+      EXPECT_TRUE(same_bits(packed, want)) << "packed, " << exact_isa_name(isa) << " " << weight_dtype_name(c.dtype);
     }
   }
 }
@@ -166,6 +175,9 @@ TEST(ExactKernels, MatmulBitsDoNotDependOnTheThreadCount) {
       }
       exact_matmul_nk(x.data(), K, M, w_nk.data(), WeightDType::f32, K, N, nullptr, y_nk.data(), N);
       EXPECT_TRUE(same_bits(y_nk, expected)) << exact_isa_name(isa) << " nk, threads " << threads;
+      std::vector<float> y_packed(size_t(M) * N);
+      exact_matmul_packed(x.data(), K, M, ExactPackedMatrix::from_kn(w.data(), K, N), nullptr, y_packed.data(), N);
+      EXPECT_TRUE(same_bits(y_packed, expected)) << exact_isa_name(isa) << " packed, threads " << threads;
     }
   }
 }
