@@ -2,8 +2,8 @@
 // model (vocab 256, D = 256, 4 layers, 8 heads, widening 4; random weights), 2048-symbol chunks:
 //   Encode: ExactScorer::log_probs over a batch of chunks (the compressor's full pass).
 //   Decode: ExactScorer::begin + 2048 step() calls for a batch of chunks in parallel (the decompressor).
-//   Float:  FrameworkModel::log_probs (OpenBLAS, the `eval` path) on the same chunks, for comparison under the
-//           same load.
+//   Float:  FrameworkModel::log_probs and FrameworkSession (OpenBLAS, the `eval` path, not bit-reproducible) on
+//           the same chunks, for comparison under the same load.
 // symbols_per_s counts every chunk symbol scored. Run with OMP_NUM_THREADS=2.
 #include <benchmark/benchmark.h>
 
@@ -57,6 +57,10 @@ std::vector<uint32_t> chunks(int batch) {
   return x;
 }
 
+benchmark::Counter symbols_per_second(int batch) {
+  return benchmark::Counter(double(batch) * kT, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void label(benchmark::State& state) {
   state.SetLabel(lmac::exact_isa_name(lmac::exact_isa()));
 }
@@ -70,7 +74,7 @@ void BM_ExactEncode(benchmark::State& state) {
     scorer->log_probs(x, batch, kT, out);
     benchmark::DoNotOptimize(out.data());
   }
-  state.counters["symbols_per_s"] = benchmark::Counter(double(batch) * kT, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["symbols_per_s"] = symbols_per_second(batch);
   label(state);
 }
 
@@ -88,7 +92,7 @@ void BM_ExactDecode(benchmark::State& state) {
     }
     benchmark::DoNotOptimize(row.data());
   }
-  state.counters["symbols_per_s"] = benchmark::Counter(double(batch) * kT, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["symbols_per_s"] = symbols_per_second(batch);
   label(state);
 }
 
@@ -101,12 +105,30 @@ void BM_FloatEncode(benchmark::State& state) {
     m.log_probs(x, batch, kT, out);
     benchmark::DoNotOptimize(out.data());
   }
-  state.counters["symbols_per_s"] = benchmark::Counter(double(batch) * kT, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["symbols_per_s"] = symbols_per_second(batch);
+}
+
+void BM_FloatDecode(benchmark::State& state) {
+  const int batch = int(state.range(0));
+  lmac::FrameworkSession session(model());
+  const std::vector<uint32_t> x = chunks(batch);
+  std::vector<float> row(size_t(batch) * kV);
+  std::vector<uint32_t> prev(static_cast<size_t>(batch));
+  for (auto _ : state) {
+    session.reset(batch);
+    for (int t = 0; t < kT; ++t) {
+      for (int b = 0; b < batch; ++b) prev[b] = t ? x[size_t(b) * kT + t - 1] : 0;
+      session.step(prev.data(), row.data());
+    }
+    benchmark::DoNotOptimize(row.data());
+  }
+  state.counters["symbols_per_s"] = symbols_per_second(batch);
 }
 
 BENCHMARK(BM_ExactEncode)->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1)->Repetitions(2);
 BENCHMARK(BM_ExactDecode)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1)->Repetitions(2);
-BENCHMARK(BM_FloatEncode)->Arg(4)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1)->Repetitions(2);
+BENCHMARK(BM_FloatDecode)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1)->Repetitions(2);
+BENCHMARK(BM_FloatEncode)->Arg(1)->Arg(4)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1)->Repetitions(2);
 
 }  // namespace
 

@@ -16,7 +16,7 @@ APT_PACKAGES=(
   # program
   nlohmann-json3-dev libcli11-dev libfmt-dev
   # tests, benchmarks, fuzzing
-  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
+  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev libomp-dev
   # reference tools used by the tests, and real audio
   flac wavpack ffmpeg sox python3 python3-pip python3-venv
   pocketsphinx-testdata codec2-examples

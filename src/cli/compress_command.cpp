@@ -123,8 +123,7 @@ class Decoder {
   explicit Decoder(const FileFlags& f) : flags_(f) {}
   Bytes decode(ByteView file, const LmacFile& parsed, const std::string& name) {
     const ModelOptions options = model_options_of(parsed.header);
-    if (!model_ || options.num_heads != options_.num_heads || options.byte_mapping != options_.byte_mapping ||
-        options.top_k != options_.top_k) {
+    if (!model_ || options != options_) {
       model_.reset();
       model_ = load_model_for_files(flags_.model_path, options);
       options_ = options;

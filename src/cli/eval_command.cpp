@@ -57,7 +57,6 @@ Action add_eval_command(CLI::App& app) {
     if (*num_chunks != -1) c.num_chunks = *num_chunks;
     c.stream.byte_order = *byte_order == "lsb" ? ByteOrder::lsb : ByteOrder::msb;
     c.model = finish_model_options(*model_flags);
-    c.weights = c.model.weights;  // --weights is a shared model flag now; EvalConfig.weights is what the JSON reports
     // Without --model_path, the shipped default model is evaluated beside the baselines.
     if (c.model_paths.empty()) c.model_paths = {"default"};
     EvalOutput out = run_eval(c);

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <string_view>
 #include <vector>
 
 #include "engine/exact_kernels_table.hpp"
@@ -71,17 +73,32 @@ bool exact_isa_supported(ExactIsa isa) {
   return false;
 }
 
+namespace {
+
+// The variant named by the environment variable LMAC_EXACT_ISA (baseline, avx2, avx512), when the CPU has it: lets
+// an end-to-end test encode with one variant and decode with another.
+std::optional<ExactIsa> isa_from_environment() {
+  const char* name = std::getenv("LMAC_EXACT_ISA");
+  if (!name) return std::nullopt;
+  for (ExactIsa isa : {ExactIsa::baseline, ExactIsa::avx2, ExactIsa::avx512}) {
+    if (std::string_view(name) == exact_isa_name(isa) && exact_isa_supported(isa)) return isa;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 ExactIsa exact_isa() {
   int isa = g_isa.load(std::memory_order_relaxed);
   if (isa < 0) {
-    isa = int(best_isa());
+    isa = int(isa_from_environment().value_or(best_isa()));
     g_isa.store(isa, std::memory_order_relaxed);
   }
   return ExactIsa(isa);
 }
 
 bool exact_force_isa(std::optional<ExactIsa> isa) {
-  const ExactIsa chosen = isa ? *isa : best_isa();
+  const ExactIsa chosen = isa ? *isa : isa_from_environment().value_or(best_isa());
   if (!exact_isa_supported(chosen)) return false;
   g_isa.store(int(chosen), std::memory_order_relaxed);
   return true;

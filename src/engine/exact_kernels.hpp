@@ -27,7 +27,8 @@ enum class ExactIsa { baseline, avx2, avx512 };
 
 const char* exact_isa_name(ExactIsa isa);
 bool exact_isa_supported(ExactIsa isa);
-// The variant in use: the best the CPU supports, unless forced.
+// The variant in use: the best the CPU supports, unless forced, or named by the environment variable
+// LMAC_EXACT_ISA=baseline|avx2|avx512 (for end-to-end tests that encode with one variant and decode with another).
 ExactIsa exact_isa();
 // Forces a variant (tests, benchmarks); nullopt returns to automatic. Returns false, changing nothing, if the CPU
 // lacks it. Process-wide; not to be called while kernels run.

@@ -7,11 +7,13 @@
 // (engine/exact_kernels.hpp) inlines and vectorises them; a vector lane performs exactly the scalar operations, so
 // every variant returns the same bits.
 //
-// Accuracy (measured against double-precision libm over dense sweeps, see tests/unit/model/exact_math_test.cpp):
+// Accuracy (measured against double-precision libm over dense sweeps: ExactMath in
+// tests/unit/model/exact_kernels_test.cpp):
 //   exact_exp_f32   relative error <= 3 ulp for results in the normal range; 0 below -104, +inf above 88.72.
 //   exact_tanh_f32  absolute error <= 3e-7 (relative error is larger near 0, where tanh(u) ~ u is tiny).
-//   exact_exp_f64, exact_log_f64, exact_sin_f64, exact_cos_f64: relative error below 1e-15 on the ranges used
-//   (positions and frequencies of sinusoidal/rotary tables, |x| < 2^20 * pi/2 for sin/cos; log of a sum >= 1).
+//   exact_exp_f64   relative error < 1e-15 on [-700, 700];  exact_log_f64  relative error < 1e-13;
+//   exact_sin_f64, exact_cos_f64  absolute error < 1e-15 for |x| < 1e5 (reduction exact for |x| < 2^20 * pi/2).
+//   These feed tables rounded to float32 (positions, rotary frequencies) and a row's log-sum-exp.
 #pragma once
 
 #include <bit>

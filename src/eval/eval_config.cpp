@@ -26,8 +26,8 @@ void validate(const EvalConfig& c) {
   if (c.dtype != "auto" && c.dtype != "fp32" && c.dtype != "bf16" && c.dtype != "fp16") {
     throw_error(ErrorCode::usage, "--dtype must be auto, fp32, bf16 or fp16, not '{}'", c.dtype);
   }
-  if (c.weights != "stored" && c.weights != "q8_0") {
-    throw_error(ErrorCode::usage, "--weights must be stored or q8_0, not '{}'", c.weights);
+  if (c.model.weights != "stored" && c.model.weights != "q8_0") {
+    throw_error(ErrorCode::usage, "--weights must be stored or q8_0, not '{}'", c.model.weights);
   }
   if (c.device != "auto" && c.device != "cpu" && c.device.rfind("cuda", 0) != 0) {
     throw_error(ErrorCode::usage, "--device must be auto, cpu, cuda or cuda:N, not '{}'", c.device);
@@ -52,7 +52,7 @@ nlohmann::ordered_json to_json(const EvalConfig& c) {
   j["top_k"] = c.model.top_k;
   j["device"] = c.device;
   j["dtype"] = c.dtype;
-  j["weights"] = c.weights;
+  j["weights"] = c.model.weights;
   j["batch_size"] = c.batch_size;
   j["num_heads"] = c.model.num_heads;
   auto opt = [](const std::optional<int>& v) { return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr); };

@@ -24,7 +24,6 @@ struct EvalConfig {
   ModelOptions model;                    // num_heads, shape checks, byte_mapping, top_k
   std::string device = "auto";
   std::string dtype = "auto";
-  std::string weights = "stored";
   int batch_size = 0;                    // 0: automatic
   bool slow_compression = false;
   std::string output_file;

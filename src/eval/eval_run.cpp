@@ -21,14 +21,6 @@ using Clock = std::chrono::steady_clock;
 
 void warn(const std::string& message) { fmt::print(stderr, "lmac: warning: {}\n", message); }
 
-// The options models are loaded with. EvalConfig.weights is the eval-level record of --weights (in the JSON's
-// "config"); the CLI sets it and model.weights from the same flag, and this is the value that counts.
-ModelOptions model_options(const EvalConfig& config) {
-  ModelOptions o = config.model;
-  o.weights = config.weights;
-  return o;
-}
-
 // The compute device for models. This build has only the CPU backend. --weights q8_0 is checked per model: Llama
 // safetensors models accept it; framework and GGUF models refuse it (model/model_resolver.cpp).
 void check_device_and_dtype(const EvalConfig& config, const std::vector<ModelSpec>& models) {
@@ -39,7 +31,7 @@ void check_device_and_dtype(const EvalConfig& config, const std::vector<ModelSpe
     throw_error(ErrorCode::unsupported, "--dtype {}: the CPU backend computes in fp32 (use --dtype fp32 or auto)",
                 config.dtype);
   }
-  for (const ModelSpec& spec : models) check_model_options(spec, model_options(config));
+  for (const ModelSpec& spec : models) check_model_options(spec, config.model);
 }
 
 // Record names are unique within a run: the second model named "x" becomes "x#2".
@@ -75,7 +67,7 @@ EvalOutput run_eval(const EvalConfig& config) {
   for (const ModelSpec& spec : models) {
     // One model at a time: each is freed before the next is loaded.
     const auto start = Clock::now();
-    std::unique_ptr<LanguageModel> model = load_model(spec, model_options(config));
+    std::unique_ptr<LanguageModel> model = load_model(spec, config.model);
     const double load_time = std::chrono::duration<double>(Clock::now() - start).count();
     ProgressBar progress(model->info().name, corpus.chunks.size());
     ResultRecord record = evaluate_model(*model, config, corpus, progress);

@@ -53,7 +53,7 @@ class FrameworkExactScorer final : public ExactScorer {
   void log_probs(std::span<const uint32_t> symbols, int batch, int length, std::span<float> out) override {
     if (batch < 0 || length < 0 || symbols.size() != size_t(batch) * size_t(length) ||
         out.size() != size_t(batch) * size_t(length) * size_t(V_)) {
-      throw_error(ErrorCode::internal, "exact log_probs: {} symbols and {} outputs do not fit batch {} x length {} x {}",
+      throw_error(ErrorCode::internal, "exact log_probs: {} symbols, {} outputs do not fit batch {} x length {} x {}",
                   symbols.size(), out.size(), batch, length, V_);
     }
     for (int b = 0; b < batch; ++b) {

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "engine/matmul.hpp"
+#include "model/llama_exact.hpp"
 #include "model/llama_rope.hpp"
 #include "model/safetensors_checkpoint.hpp"
 #include "util/error.hpp"
@@ -183,6 +184,8 @@ void LlamaModel::forward(const int* tokens, int B, int n, int start, LlamaKVCach
     apply_top_k(row, A, top_k_);
   }
 }
+
+std::unique_ptr<ExactScorer> LlamaModel::exact_scorer() { return make_llama_exact_scorer(*this, top_k_); }
 
 void LlamaModel::log_probs(std::span<const uint32_t> symbols, int batch, int length, std::span<float> out) {
   const int A = alphabet_size();

@@ -57,6 +57,8 @@ class LlamaModel : public LanguageModel {
   const ModelInfo& info() const override { return info_; }
   int alphabet_size() const override { return int(info_.byte_tokens.size()); }
   void log_probs(std::span<const uint32_t> symbols, int batch, int length, std::span<float> out) override;
+  // The fixed-order scorer of model/llama_exact.hpp.
+  std::unique_ptr<ExactScorer> exact_scorer() override;
 
   const LlamaWeights& weights() const { return weights_; }
   int bos_token() const { return info_.bos_token; }

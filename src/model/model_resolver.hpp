@@ -31,6 +31,8 @@ struct ModelOptions {
   std::string byte_mapping = "bytes";  // Llama models
   int top_k = 0;
   std::string weights = "stored";      // stored | q8_0 (Llama safetensors only: model/llama_loader.hpp)
+
+  bool operator==(const ModelOptions&) const = default;
 };
 
 // Throws lmac::Error (usage / unsupported) when `options` asks for something the model at `spec` cannot do: --weights

@@ -195,7 +195,7 @@ TEST(FrameworkExact, StepRowsEqualFullPassRowsBitForBit) {
     auto model = shape.load();
     auto scorer = model->exact_scorer();
     const int A = scorer->alphabet_size();
-    const int T = 300;
+    const int T = 160;
     std::vector<uint32_t> x8;
     for (int b = 0; b < 8; ++b) {
       auto s = speech(T, size_t(b) * 61);

@@ -343,8 +343,9 @@ TEST(ExactKernels, AttentionRowsGroupedGiveEachRowItsOwnBits) {
           exact_attention_rows(rows.data(), n, cap, dh, dh, 0.3f);
           for (int r = 0; r < n; ++r) {
             const int c = (r / 2) % caches;
-            EXPECT_TRUE(same_bits(out[size_t(r)], reference_attention(q[size_t(r)], kt[size_t(c)], cap, v[size_t(c)], dh,
-                                                                      rows[size_t(r)].keys, dh, 0.3f)))
+            const auto want = reference_attention(q[size_t(r)], kt[size_t(c)], cap, v[size_t(c)], dh,
+                                                  rows[size_t(r)].keys, dh, 0.3f);
+            EXPECT_TRUE(same_bits(out[size_t(r)], want))
                 << exact_isa_name(isa) << " dh=" << dh << " n=" << n << " row " << r;
           }
         }
