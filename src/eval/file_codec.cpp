@@ -1,5 +1,6 @@
 #include "eval/file_codec.hpp"
 
+#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -255,6 +256,9 @@ std::vector<std::exception_ptr> run_groups(LanguageModel& model, size_t num_grou
   }
   std::atomic<size_t> next{0};
   auto worker = [&](size_t w) {
+    // Several workers share the cores: each runs its scorer's OpenMP regions on its own thread alone, so that
+    // workers x OpenMP threads never oversubscribe the machine. (The bits do not depend on it.)
+    if (workers > 1) omp_set_num_threads(1);
     for (size_t i = next++; i < num_groups; i = next++) {
       try {
         work(i, *scorers[w]);
@@ -265,7 +269,9 @@ std::vector<std::exception_ptr> run_groups(LanguageModel& model, size_t num_grou
   };
   std::vector<std::thread> pool;
   for (size_t w = 1; w < workers; ++w) pool.emplace_back(worker, w);
+  const int main_thread_omp = omp_get_max_threads();
   if (workers > 0) worker(0);
+  omp_set_num_threads(main_thread_omp);
   for (std::thread& t : pool) t.join();
   return errors;
 }

@@ -1,6 +1,6 @@
 # Damaged, cut and mismatched .lmac files: a non-zero exit, a message naming the header or the chunk, and no
 # output file (nor a temporary one). The exhaustive in-process version is tests/unit/eval/file_codec_test.cpp.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 LMAC=$(realpath "$LMAC")
 M=(--model_path test:order1)
 cd "$WORK" || exit 1

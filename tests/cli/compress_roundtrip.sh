@@ -1,7 +1,7 @@
 # `lmac compress` / `decompress` / `test` round trips on short excerpts of real speech, with the deterministic
 # stand-in model test:order1 (src/eval/file_codec_test_model.hpp): every WAV comes back byte for byte, every
 # other lossless format as a WAV with identical samples, by default and with --bits 8, at any thread count.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 LMAC=$(realpath "$LMAC"); TESTS_DIR=$(realpath "$TESTS_DIR")
 M=(--model_path test:order1)
 cd "$WORK" || exit 1

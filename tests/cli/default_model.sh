@@ -1,7 +1,7 @@
 # The shipped default model against the fixture its training tool computed in float64 PyTorch when it saved it:
 # the code length of a held-out real speech excerpt (codec2-examples hts1a.wav, 8192 samples) within 2e-4 nats
 # per symbol, and every symbol within 1e-3 nats (float32 rounding alone moves single symbols by ~1e-4).
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 FIX=$TESTS_DIR/data/default_model
 PY=${LMAC_PYTHON:-$TESTS_DIR/../.venv/bin/python}
 

@@ -1,5 +1,5 @@
 # `lmac eval` on hostile input: one precise message, a non-zero exit, and no --output_file left behind.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 mkdir -p "$WORK/empty" "$WORK/noaudio" "$WORK/truncated" "$WORK/corrupt" "$WORK/unreadable" "$WORK/good"
 echo "just text" > "$WORK/noaudio/readme.txt"

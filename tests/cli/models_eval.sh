@@ -1,5 +1,5 @@
 # Language models through the program: resolution errors, repeated models, --slow_compression, score, info.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 FW=$TESTS_DIR/data/framework/a_flat.npz
 FW_PICKLED=$TESTS_DIR/data/framework/a_jax_numpy2.npz
 LLAMA2=$TESTS_DIR/data/llama/tiny-llama2

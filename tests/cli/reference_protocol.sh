@@ -1,7 +1,7 @@
 # `lmac eval` against the independent Python reference of the paper's protocol (tools/reference_protocol.py,
 # committed output in tests/data/reference_protocol/): gzip, lzma and bzip2 use the same libraries and must
 # match exactly; png, flac-lmic, flac (the flac CLI) and wavpack (the wavpack CLI) within 1%.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 DATA=/usr/share/pocketsphinx/test/data
 
 compare() {  # compare FIXTURE BITS

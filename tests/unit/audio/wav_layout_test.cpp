@@ -152,7 +152,9 @@ TEST_F(WavLayoutTest, CanonicalHeaderIsReadByLibsndfile) {
   std::vector<int32_t> samples = {0x12345600, -0x7FFFFF00, 0, 0x100, 0x7FFFFF00, -256};
   for (int bits : {8, 16, 24, 32}) {
     std::vector<int32_t> s = samples;
-    for (int32_t& v : s) v = static_cast<int32_t>(static_cast<uint32_t>(v) & ~(0xFFFFFFFFu >> bits));
+    // Keep the top `bits` bits (a shift by 32 would be undefined, so 32 bits keep everything).
+    const uint32_t keep = bits == 32 ? 0xFFFFFFFFu : ~(0xFFFFFFFFu >> bits);
+    for (int32_t& v : s) v = static_cast<int32_t>(static_cast<uint32_t>(v) & keep);
     Bytes f = canonical_wav_header(2, 44100, bits, 3);
     append_pcm_samples(s, bits, f);
     if (f.size() & 1) f.push_back(0);
