@@ -13,7 +13,7 @@ echo "== tests: release build"
 
 echo "== tests: AddressSanitizer + UndefinedBehaviorSanitizer build (clang, CPU only)"
 CC=clang CXX=clang++ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLMAC_SANITIZE=ON -DLMAC_FUZZ=ON \
-  -DLMAC_BENCH=OFF -DLMAC_CUDA=OFF >/dev/null
+  -DLMAC_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
 # OpenBLAS and libsndfile keep process-lifetime allocations: leaks are not what this run checks.
 export ASAN_OPTIONS=detect_leaks=0

@@ -253,4 +253,17 @@ void exact_attention_rows(const ExactAttentionRow* rows, int n, int64_t ldk, int
   kernels().attention_rows(rows, n, ldk, ldv, dh, scale);
 }
 
+void exact_for_sequences(int64_t rows, int sequences, const std::function<void(int64_t r0, int64_t r1)>& forward_rows) {
+  const int parts = std::min(sequences, omp_in_parallel() ? 1 : omp_get_max_threads());
+  if (parts <= 1) {
+    forward_rows(0, rows);
+    return;
+  }
+  const int64_t per_sequence = rows / sequences;
+#pragma omp parallel for num_threads(parts) schedule(static, 1)
+  for (int p = 0; p < parts; ++p) {
+    forward_rows(int64_t(p) * sequences / parts * per_sequence, int64_t(p + 1) * sequences / parts * per_sequence);
+  }
+}
+
 }  // namespace lmac

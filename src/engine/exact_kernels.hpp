@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -98,6 +99,12 @@ struct ExactAttentionRow {
 // Any number of rows (of any heads and sequences; their buffers must not overlap) in one call: the kernel works on
 // several at a time to overlap their dependency chains, but each row's bits are those of the definition above,
 // whatever rows it is grouped with. A full pass and an incremental step thus give bit-identical rows.
+// Runs forward_rows(r0, r1) over `rows` rows that hold `sequences` equally long sequences back to back. With
+// several sequences and threads, each OpenMP thread takes whole sequences through every layer on its own (no
+// barrier inside a step, which matters on a loaded machine); otherwise one call takes all rows and the kernels
+// split each matrix product. Every row is computed by the same operations either way.
+void exact_for_sequences(int64_t rows, int sequences, const std::function<void(int64_t r0, int64_t r1)>& forward_rows);
+
 void exact_attention_rows(const ExactAttentionRow* rows, int n, int64_t ldk, int64_t ldv, int dh, float scale);
 
 inline void exact_attention_row(const float* q, const float* kt, int64_t ldk, const float* v, int64_t ldv, int keys,

@@ -149,22 +149,9 @@ class FrameworkExactScorer final : public ExactScorer {
   }
 
   // Rows 0..R-1 of h_ (row r: sequence row_seq_[r] at position row_pos_[r]; a sequence's rows consecutive, `seqs`
-  // sequences) through the model; writes R rows of log-probabilities to out. With several sequences and threads,
-  // each thread takes whole sequences through every layer on its own (no barrier inside a step, which matters on a
-  // loaded machine); with one sequence, the kernels split each matrix product instead. Either way each row is
-  // computed by the same operations.
+  // sequences) through the model; writes R rows of log-probabilities to out (threads: exact_for_sequences).
   void forward(int64_t R, int seqs, float* out) {
-    const int parts = std::min(seqs, omp_in_parallel() ? 1 : omp_get_max_threads());
-    if (parts <= 1) {
-      forward_rows(0, R, out);
-      return;
-    }
-    const int64_t per_seq = R / seqs;
-#pragma omp parallel for num_threads(parts) schedule(static, 1)
-    for (int p = 0; p < parts; ++p) {
-      const int64_t r0 = int64_t(p) * seqs / parts * per_seq, r1 = int64_t(p + 1) * seqs / parts * per_seq;
-      forward_rows(r0, r1, out + r0 * V_);
-    }
+    exact_for_sequences(R, seqs, [&](int64_t r0, int64_t r1) { forward_rows(r0, r1, out + r0 * V_); });
   }
 
   // Rows [r0, r1), which hold whole sequences (the full pass) or one position of some sequences (a step).

@@ -9,13 +9,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 #include <numeric>
 
 #include "engine/exact_kernels.hpp"
 #include "engine/exact_math.hpp"
 #include "engine/half_matmul.hpp"
 #include "model/llama_model.hpp"
+#include "model/llama_rope.hpp"
 #include "util/error.hpp"
 
 namespace lmac {
@@ -29,25 +29,7 @@ std::vector<float> llama_exact_inv_freq(const RopeConfig& rope, int head_dim) {
     const float power = float(exact_pow_f64(double(float(rope.theta)), double(exponent)));
     inv[size_t(i)] = 1.0f / power;
   }
-  if (rope.type == "linear") {
-    for (float& f : inv) f = f / float(rope.factor);
-  } else if (rope.type == "llama3") {
-    // transformers' _compute_llama3_parameters (the arithmetic of model/llama_rope.cpp, which has no libm call).
-    const double old_context = rope.original_max_position_embeddings;
-    const double low_freq_wavelen = old_context / rope.low_freq_factor;
-    const double high_freq_wavelen = old_context / rope.high_freq_factor;
-    for (float& f : inv) {
-      const float wavelen = float(2 * std::numbers::pi) / f;
-      float scaled = wavelen > low_freq_wavelen ? f / float(rope.factor) : f;
-      const bool medium = !(wavelen < high_freq_wavelen) && !(wavelen > low_freq_wavelen);
-      if (medium) {
-        const float smooth = float((old_context / wavelen - rope.low_freq_factor) /
-                                   (rope.high_freq_factor - rope.low_freq_factor));
-        scaled = (1 - smooth) * scaled / float(rope.factor) + smooth * scaled;
-      }
-      f = scaled;
-    }
-  }
+  apply_rope_scaling(rope, inv);  // IEEE divisions and multiplications only
   return inv;
 }
 
@@ -237,20 +219,10 @@ class LlamaExactScorer final : public ExactScorer {
     }
   }
 
-  // Rows 0..R-1 of h_ (a sequence's rows consecutive, `seqs` sequences) through the model into out; whole sequences
-  // per thread when there are several (see FrameworkExactScorer::forward).
+  // Rows 0..R-1 of h_ (a sequence's rows consecutive, `seqs` sequences) through the model into out (threads:
+  // exact_for_sequences).
   void forward(int64_t R, int seqs, float* out) {
-    const int parts = std::min(seqs, omp_in_parallel() ? 1 : omp_get_max_threads());
-    if (parts <= 1) {
-      forward_rows(0, R, out);
-      return;
-    }
-    const int64_t per_seq = R / seqs;
-#pragma omp parallel for num_threads(parts) schedule(static, 1)
-    for (int p = 0; p < parts; ++p) {
-      const int64_t r0 = int64_t(p) * seqs / parts * per_seq, r1 = int64_t(p + 1) * seqs / parts * per_seq;
-      forward_rows(r0, r1, out + r0 * A_);
-    }
+    exact_for_sequences(R, seqs, [&](int64_t r0, int64_t r1) { forward_rows(r0, r1, out + r0 * A_); });
   }
 
   void forward_rows(int64_t r0, int64_t r1, float* out) {

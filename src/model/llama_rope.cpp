@@ -5,14 +5,7 @@
 
 namespace lmac {
 
-std::vector<float> rope_inv_freq(const RopeConfig& rope, int head_dim) {
-  const int half = head_dim / 2;
-  std::vector<float> inv(half);
-  // transformers: 1.0 / (base ** (torch.arange(0, dim, 2).float() / dim)), all float32.
-  for (int i = 0; i < half; ++i) {
-    float exponent = float(2 * i) / float(head_dim);
-    inv[i] = 1.0f / std::pow(float(rope.theta), exponent);
-  }
+void apply_rope_scaling(const RopeConfig& rope, std::vector<float>& inv) {
   if (rope.type == "linear") {
     for (float& f : inv) f = f / float(rope.factor);
   } else if (rope.type == "llama3") {
@@ -33,6 +26,17 @@ std::vector<float> rope_inv_freq(const RopeConfig& rope, int head_dim) {
       f = scaled;
     }
   }
+}
+
+std::vector<float> rope_inv_freq(const RopeConfig& rope, int head_dim) {
+  const int half = head_dim / 2;
+  std::vector<float> inv(half);
+  // transformers: 1.0 / (base ** (torch.arange(0, dim, 2).float() / dim)), all float32.
+  for (int i = 0; i < half; ++i) {
+    float exponent = float(2 * i) / float(head_dim);
+    inv[i] = 1.0f / std::pow(float(rope.theta), exponent);
+  }
+  apply_rope_scaling(rope, inv);
   return inv;
 }
 

@@ -12,6 +12,10 @@ namespace lmac {
 // inv_freq[i], i < head_dim/2, in float32 like transformers' buffer.
 std::vector<float> rope_inv_freq(const RopeConfig& rope, int head_dim);
 
+// The `linear` and `llama3` scalings of default inverse frequencies, in place. Only IEEE divisions and
+// multiplications, so the exact path (model/llama_exact.cpp) shares it.
+void apply_rope_scaling(const RopeConfig& rope, std::vector<float>& inv);
+
 // cos/sin tables for one position: cos[i] = cos(position * inv_freq[i]), angle formed in float32 as
 // transformers does (inv_freq.float() @ position_ids.float()).
 void rope_angles(const std::vector<float>& inv_freq, int position, float* cos_out, float* sin_out);
