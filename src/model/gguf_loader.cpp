@@ -16,6 +16,7 @@
 #include "model/llama_model.hpp"
 #include "model/llama_rope.hpp"
 #include "util/error.hpp"
+#include "util/fingerprint.hpp"
 
 namespace lmac {
 
@@ -72,27 +73,19 @@ std::string fingerprint(const GgufFile& file, const LlamaConfig& config, const M
   std::vector<XXH64_hash_t> data_hashes(tensors.size());
 #pragma omp parallel for schedule(dynamic, 1)
   for (size_t i = 0; i < tensors.size(); ++i) data_hashes[i] = XXH3_64bits(tensors[i].data, tensors[i].size);
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_64bits_reset(state);
-  auto add = [&](const std::string& s) {
-    uint64_t n = s.size();
-    XXH3_64bits_update(state, &n, sizeof n);
-    XXH3_64bits_update(state, s.data(), s.size());
-  };
-  add("lmac gguf llama fingerprint v1");
+  Fingerprint f;
+  f.add("lmac gguf llama fingerprint v1");
   for (size_t i = 0; i < tensors.size(); ++i) {
-    add(tensors[i].name);
-    add(ggml_type_name(tensors[i].type));
-    add(fmt::format("{}", fmt::join(tensors[i].ne, ",")));
-    XXH3_64bits_update(state, &data_hashes[i], sizeof data_hashes[i]);
+    f.add(tensors[i].name);
+    f.add(ggml_type_name(tensors[i].type));
+    f.add(fmt::format("{}", fmt::join(tensors[i].ne, ",")));
+    f.add_raw(&data_hashes[i], sizeof data_hashes[i]);
   }
-  add(config.canonical_json);
-  add(fmt::format("{}", fmt::join(info.byte_tokens, ",")));
-  add(fmt::format("bos={}", info.bos_token));
-  add(fmt::format("byte_mapping={} top_k={}", options.byte_mapping, options.top_k));
-  XXH64_hash_t h = XXH3_64bits_digest(state);
-  XXH3_freeState(state);
-  return fmt::format("{:016x}", h);
+  f.add(config.canonical_json);
+  f.add(fmt::format("{}", fmt::join(info.byte_tokens, ",")));
+  f.add(fmt::format("bos={}", info.bos_token));
+  f.add(fmt::format("byte_mapping={} top_k={}", options.byte_mapping, options.top_k));
+  return f.hex();
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "model/safetensors_checkpoint.hpp"
 #include "model/tokenizer_vocab.hpp"
 #include "util/error.hpp"
+#include "util/fingerprint.hpp"
 
 namespace lmac {
 
@@ -94,29 +95,21 @@ static std::string fingerprint(const SafetensorsCheckpoint& ck, const LlamaConfi
     if (release) release_pages(tensors[i]->data, tensors[i]->size);
   }
 
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_64bits_reset(state);
-  auto add = [&](const std::string& s) {
-    uint64_t n = s.size();
-    XXH3_64bits_update(state, &n, sizeof n);
-    XXH3_64bits_update(state, s.data(), s.size());
-  };
-  add("lmac llama fingerprint v1");
+  Fingerprint f;
+  f.add("lmac llama fingerprint v1");
   for (size_t i = 0; i < tensors.size(); ++i) {
-    add(tensors[i]->name);
-    add(tensors[i]->dtype);
-    add(fmt::format("{}", fmt::join(tensors[i]->shape, ",")));
-    XXH3_64bits_update(state, &data_hashes[i], sizeof data_hashes[i]);
+    f.add(tensors[i]->name);
+    f.add(tensors[i]->dtype);
+    f.add(fmt::format("{}", fmt::join(tensors[i]->shape, ",")));
+    f.add_raw(&data_hashes[i], sizeof data_hashes[i]);
   }
-  add(config.canonical_json);
-  add(fmt::format("{}", fmt::join(info.byte_tokens, ",")));
-  add(fmt::format("bos={}", info.bos_token));
-  add(fmt::format("byte_mapping={} top_k={}", options.byte_mapping, options.top_k));
+  f.add(config.canonical_json);
+  f.add(fmt::format("{}", fmt::join(info.byte_tokens, ",")));
+  f.add(fmt::format("bos={}", info.bos_token));
+  f.add(fmt::format("byte_mapping={} top_k={}", options.byte_mapping, options.top_k));
   // Only when not stored, so that the fingerprints of stored-weight models (and the files coded with them) stay put.
-  if (options.weights != "stored") add(fmt::format("weights={} (ggml quantize_row_q8_0_ref)", options.weights));
-  XXH64_hash_t h = XXH3_64bits_digest(state);
-  XXH3_freeState(state);
-  return fmt::format("{:016x}", h);
+  if (options.weights != "stored") f.add(fmt::format("weights={} (ggml quantize_row_q8_0_ref)", options.weights));
+  return f.hex();
 }
 
 std::unique_ptr<LanguageModel> load_llama_model(const std::string& dir, const LlamaOptions& options) {
