@@ -27,6 +27,9 @@ struct ModelFlags {
   int embedding_dim = 0, num_layers = 0, widening_factor = 0;
 };
 void add_model_flags(CLI::App* command, ModelFlags& flags);
+// --device and --dtype, for the commands that only score (eval, score): .lmac files are always coded on the CPU's
+// fixed-order kernels. They default to auto there.
+void add_device_flags(CLI::App* command, ModelFlags& flags);
 ModelOptions finish_model_options(const ModelFlags& flags);
 
 }  // namespace lmac

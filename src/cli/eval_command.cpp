@@ -43,10 +43,9 @@ Action add_eval_command(CLI::App& app) {
       ->capture_default_str();
   eval->add_option("--num_chunks,--num-chunks", *num_chunks, "evaluate the first N chunks over all files (default: all)");
   eval->add_option("--max_length,--max-length", c.max_length, "context window of a model")->capture_default_str();
-  eval->add_option("--device", c.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-  eval->add_option("--dtype", c.dtype, "auto, fp32, bf16 or fp16")->capture_default_str();
   eval->add_option("--batch_size,--batch-size", c.batch_size, "chunks per batch (default: automatic)");
   add_model_flags(eval, *model_flags);
+  add_device_flags(eval, *model_flags);
   eval->add_flag("--slow_compression,--slow-compression", c.slow_compression,
                  "re-evaluate every prefix, O(n^2), as the reference's slow path");
   eval->add_option("--output_file,--output-file", c.output_file, "write the JSON results there");

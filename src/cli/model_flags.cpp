@@ -19,6 +19,15 @@ void add_model_flags(CLI::App* command, ModelFlags& f) {
       ->capture_default_str();
 }
 
+void add_device_flags(CLI::App* command, ModelFlags& f) {
+  f.options.device = "auto";
+  command->add_option("--device", f.options.device, "auto, cpu, cuda or cuda:N (auto: a GPU when one is usable)")
+      ->capture_default_str();
+  command->add_option("--dtype", f.options.dtype, "compute precision: auto (fp32 on the CPU, bf16 on a GPU), fp32, bf16 "
+                      "or fp16")
+      ->capture_default_str();
+}
+
 ModelOptions finish_model_options(const ModelFlags& f) {
   ModelOptions o = f.options;
   if (f.embedding_dim) o.embedding_dim = f.embedding_dim;

@@ -24,6 +24,7 @@ Action add_score_command(CLI::App& app) {
   score->add_option("--rows", c.rows, "positions whose full rows go to OUT.npy.rows.npy (alphabets above 256)")
       ->delimiter(',');
   add_model_flags(score, *flags);
+  add_device_flags(score, *flags);
   return [config, flags]() {
     config->model = finish_model_options(*flags);
     std::sort(config->rows.begin(), config->rows.end());

@@ -7,6 +7,14 @@
 
 namespace lmac {
 
+#ifdef LMAC_NO_FFMPEG
+// Built with -DLMAC_FFMPEG=OFF (a lean binary for machines without ffmpeg): the name stays known, and asking for it
+// says why it is missing.
+std::unique_ptr<Compressor> make_flac_lmic_compressor() {
+  throw_error(ErrorCode::unsupported, "flac-lmic: this lmac was built without ffmpeg (-DLMAC_FFMPEG=OFF)");
+}
+#endif
+
 namespace {
 
 struct Entry {

@@ -1,5 +1,6 @@
 #include "eval/eval_config.hpp"
 
+#include "model/device_placement.hpp"
 #include "util/error.hpp"
 
 namespace lmac {
@@ -23,14 +24,9 @@ void validate(const EvalConfig& c) {
   if (c.model.top_k < 0) throw_error(ErrorCode::usage, "--top_k must be positive, not {}", c.model.top_k);
   if (c.batch_size < 0) throw_error(ErrorCode::usage, "--batch_size must be positive, not {}", c.batch_size);
   if (c.model.num_heads <= 0) throw_error(ErrorCode::usage, "--num_heads must be positive, not {}", c.model.num_heads);
-  if (c.dtype != "auto" && c.dtype != "fp32" && c.dtype != "bf16" && c.dtype != "fp16") {
-    throw_error(ErrorCode::usage, "--dtype must be auto, fp32, bf16 or fp16, not '{}'", c.dtype);
-  }
+  check_device_options(c.model.device, c.model.dtype);
   if (c.model.weights != "stored" && c.model.weights != "q8_0") {
     throw_error(ErrorCode::usage, "--weights must be stored or q8_0, not '{}'", c.model.weights);
-  }
-  if (c.device != "auto" && c.device != "cpu" && c.device.rfind("cuda", 0) != 0) {
-    throw_error(ErrorCode::usage, "--device must be auto, cpu, cuda or cuda:N, not '{}'", c.device);
   }
   if (c.format != "table" && c.format != "markdown" && c.format != "csv") {
     throw_error(ErrorCode::usage, "--format must be table, markdown or csv, not '{}'", c.format);
@@ -50,8 +46,8 @@ nlohmann::ordered_json to_json(const EvalConfig& c) {
   j["max_length"] = c.max_length;
   j["byte_mapping"] = c.model.byte_mapping;
   j["top_k"] = c.model.top_k;
-  j["device"] = c.device;
-  j["dtype"] = c.dtype;
+  j["device"] = c.model.device;
+  j["dtype"] = c.model.dtype;
   j["weights"] = c.model.weights;
   j["batch_size"] = c.batch_size;
   j["num_heads"] = c.model.num_heads;

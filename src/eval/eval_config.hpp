@@ -22,8 +22,6 @@ struct EvalConfig {
   std::optional<int64_t> num_chunks;     // all when empty
   int max_length = 2048;
   ModelOptions model;                    // num_heads, shape checks, byte_mapping, top_k
-  std::string device = "auto";
-  std::string dtype = "auto";
   int batch_size = 0;                    // 0: automatic
   bool slow_compression = false;
   std::string output_file;

@@ -21,16 +21,8 @@ using Clock = std::chrono::steady_clock;
 
 void warn(const std::string& message) { fmt::print(stderr, "lmac: warning: {}\n", message); }
 
-// The compute device for models. This build has only the CPU backend. --weights q8_0 is checked per model: Llama
-// safetensors models accept it; framework and GGUF models refuse it (model/model_resolver.cpp).
-void check_device_and_dtype(const EvalConfig& config, const std::vector<ModelSpec>& models) {
-  if (config.device.rfind("cuda", 0) == 0) {
-    throw_error(ErrorCode::unsupported, "--device {}: this lmac was built without the CUDA backend", config.device);
-  }
-  if (config.dtype == "bf16" || config.dtype == "fp16") {
-    throw_error(ErrorCode::unsupported, "--dtype {}: the CPU backend computes in fp32 (use --dtype fp32 or auto)",
-                config.dtype);
-  }
+// --weights and --device/--dtype are checked per model before any audio is read (model/model_resolver.cpp).
+void check_model_flags(const EvalConfig& config, const std::vector<ModelSpec>& models) {
   for (const ModelSpec& spec : models) check_model_options(spec, config.model);
 }
 
@@ -51,7 +43,7 @@ EvalOutput run_eval(const EvalConfig& config) {
     ModelSpec spec = resolve_model_path(path);
     if (spec.kind != ModelKind::none) models.push_back(spec);
   }
-  if (!models.empty()) check_device_and_dtype(config, models);
+  check_model_flags(config, models);
 
   const Corpus corpus = load_corpus({config.audio_dir, config.stream, static_cast<size_t>(config.chunk_size),
                                      config.num_chunks},
@@ -63,7 +55,6 @@ EvalOutput run_eval(const EvalConfig& config) {
     output.records.push_back(evaluate_baseline(name, corpus, progress));
     unique_name(name, names_seen);
   }
-  if (!models.empty()) warn("no GPU backend in this build: models run on the CPU");
   for (const ModelSpec& spec : models) {
     // One model at a time: each is freed before the next is loaded.
     const auto start = Clock::now();

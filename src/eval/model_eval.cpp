@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <new>
 
 #include "coding/batch_encoder.hpp"
@@ -43,39 +44,65 @@ ResultRecord evaluate_model(LanguageModel& model, const EvalConfig& config, cons
   }
   const int length = static_cast<int>(chunk_symbols.front().size());
 
-  int batch_size = config.batch_size > 0 ? config.batch_size : automatic_batch_size(length, A);
+  const int automatic = model.automatic_batch_size(length);
+  int batch_size = config.batch_size > 0 ? config.batch_size
+                   : automatic > 0       ? automatic
+                                         : automatic_batch_size(length, A);
   uint64_t total_bits = 0, compressed_bytes = 0;
-  double compression_time = 0;
-  std::vector<uint32_t> symbols;
-  std::vector<float> log_probs;
-  for (size_t first = 0; first < num_chunks;) {
-    const int batch = static_cast<int>(std::min<size_t>(batch_size, num_chunks - first));
-    const auto t = Clock::now();
-    try {
-      symbols.clear();
-      for (int b = 0; b < batch; ++b) symbols.insert(symbols.end(), chunk_symbols[first + b].begin(), chunk_symbols[first + b].end());
-      log_probs.assign(symbols.size() * A, 0.0f);
-      score_in_windows(model, symbols, batch, length, config.max_length, config.slow_compression, log_probs);
-    } catch (const std::bad_alloc&) {
-      // Out of memory: halve the batch and retry the same chunks, so none is lost or counted twice.
-      if (batch_size == 1) {
-        throw_error(ErrorCode::out_of_memory, "{}: out of memory scoring one chunk of {} symbols at batch size 1",
-                    info.name, length);
-      }
-      batch_size = std::max(1, batch / 2);
-      continue;
-    }
-    // Every chunk is really arithmetic-coded: the size counted is the size of real code.
-    const std::vector<EncodedBits> coded =
-        encode_chunks(log_probs, symbols, batch, length, static_cast<int>(A), {.num_threads = 0});
+  // Every chunk is really arithmetic-coded: the size counted is the size of real code.
+  auto account = [&](const std::vector<EncodedBits>& coded) {
     for (const EncodedBits& code : coded) {
       total_bits += code.num_bits;
       compressed_bytes += code.bytes.size();  // the reference counts whole bytes per chunk
     }
-    compression_time += seconds_since(t);
-    progress.advance(batch);
+    progress.advance(coded.size());
+  };
+  // A model on a GPU leaves the host cores idle during its pass: batch k is coded on them while batch k+1 is
+  // scored. Two buffers alternate, so the coder never reads a buffer being written.
+  // (The buffers are declared first so that an exception waits for the coder before freeing them.)
+  std::vector<uint32_t> symbols[2];
+  std::vector<float> log_probs[2];
+  int slot = 0;
+  const bool overlap = model.placement().on_gpu;
+  std::future<std::vector<EncodedBits>> coding;
+  auto finish_coding = [&] {
+    if (coding.valid()) account(coding.get());
+  };
+  const auto start = Clock::now();
+  for (size_t first = 0; first < num_chunks;) {
+    const int batch = static_cast<int>(std::min<size_t>(batch_size, num_chunks - first));
+    symbols[slot].clear();
+    for (int b = 0; b < batch; ++b)
+      symbols[slot].insert(symbols[slot].end(), chunk_symbols[first + b].begin(), chunk_symbols[first + b].end());
+    try {
+      log_probs[slot].resize(symbols[slot].size() * A);  // every element is written by the model
+      score_in_windows(model, symbols[slot], batch, length, config.max_length, config.slow_compression, log_probs[slot]);
+    } catch (const std::exception& e) {
+      // Out of memory (host or GPU): halve the batch and retry the same chunks, so none is lost or counted twice.
+      const auto* error = dynamic_cast<const Error*>(&e);
+      const bool oom = dynamic_cast<const std::bad_alloc*>(&e) || (error && error->code() == ErrorCode::out_of_memory);
+      if (!oom) throw;
+      if (batch == 1) {
+        throw_error(ErrorCode::out_of_memory, "{}: out of memory scoring one chunk of {} symbols at batch size 1: {}",
+                    info.name, length, e.what());
+      }
+      batch_size = std::max(1, batch / 2);
+      continue;
+    }
+    auto encode = [&log_probs, &symbols, slot, batch, length, A] {
+      return encode_chunks(log_probs[slot], symbols[slot], batch, length, static_cast<int>(A), {.num_threads = 0});
+    };
+    if (overlap) {
+      finish_coding();
+      coding = std::async(std::launch::async, encode);
+    } else {
+      account(encode());
+    }
+    slot ^= 1;
     first += batch;
   }
+  finish_coding();
+  const double compression_time = seconds_since(start);
 
   ResultRecord r;
   r.name = info.name;
@@ -99,8 +126,10 @@ ResultRecord evaluate_model(LanguageModel& model, const EvalConfig& config, cons
   r.details["bits_per_symbol"] = static_cast<double>(total_bits) / static_cast<double>(num_chunks * length);
   r.details["symbols_per_second"] = compression_time > 0 ? num_chunks * length / compression_time : 0.0;
   r.details["batch_size"] = batch_size;
-  r.details["device"] = "cpu";
-  r.details["dtype"] = "fp32";
+  const ComputePlacement where = model.placement();
+  r.details["device"] = where.device;
+  r.details["dtype"] = where.dtype;
+  if (where.on_gpu) r.details["peak_device_memory_bytes"] = where.peak_device_memory_bytes;
   r.details["fingerprint"] = info.fingerprint;
   return r;
 }

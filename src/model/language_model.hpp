@@ -14,6 +14,14 @@
 namespace lmac {
 
 // Facts `lmac info` prints and the JSON records carry.
+// Where a model computes, for the JSON records (DESIGN.md section 1).
+struct ComputePlacement {
+  std::string device = "cpu";            // "cpu" or "cuda:0 (NVIDIA H100 80GB HBM3)"
+  std::string dtype = "fp32";            // compute precision
+  uint64_t peak_device_memory_bytes = 0;  // GPU only: the most device memory held at once
+  bool on_gpu = false;                   // then host threads are free while a pass runs (coding overlaps it)
+};
+
 struct ModelInfo {
   std::string name;            // directory or file stem
   std::string model_type;      // "framework" or "llama"
@@ -46,6 +54,12 @@ class LanguageModel {
   // Writes out[(b * length + t) * alphabet_size() + s] = log p(x_t = s | BOS, x_0 .. x_{t-1}),
   // restricted to the alphabet and normalised over it. Positions start at 0 for every sequence.
   virtual void log_probs(std::span<const uint32_t> symbols, int batch, int length, std::span<float> out) = 0;
+
+  virtual ComputePlacement placement() const { return {}; }
+
+  // Chunks of `length` symbols to pass to one log_probs call when --batch_size is automatic, chosen from the
+  // memory the model has left (GPU models); 0 leaves the choice to the caller.
+  virtual int automatic_batch_size(int length) const { return 0; }
 
   // The deterministic scorer that .lmac files are coded with (model/exact_scorer.hpp), or nullptr when this
   // model has none yet. It shares the model's weights and lives no longer than the model.

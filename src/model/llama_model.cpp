@@ -193,18 +193,22 @@ void LlamaModel::log_probs(std::span<const uint32_t> symbols, int batch, int len
     throw_error(ErrorCode::internal, "LlamaModel::log_probs: {} symbols and {} outputs for batch {} x length {}",
                 symbols.size(), out.size(), batch, length);
   if (batch == 0 || length == 0) return;
-  // Input of sequence b: [BOS, token(x_0), ..., token(x_{T-2})]; row t then predicts x_t.
+  const std::vector<int> tokens = input_tokens(symbols, batch, length);
+  const int per_pass = std::max(1, kRowsPerPass / length);
+  for (int b0 = 0; b0 < batch; b0 += per_pass) {
+    const int nb = std::min(per_pass, batch - b0);
+    forward(&tokens[size_t(b0) * length], nb, length, 0, nullptr, &out[size_t(b0) * length * A]);
+  }
+}
+
+std::vector<int> LlamaModel::input_tokens(std::span<const uint32_t> symbols, int batch, int length) const {
   std::vector<int> tokens(symbols.size());
   for (int b = 0; b < batch; ++b) {
     tokens[size_t(b) * length] = info_.bos_token;
     for (int t = 0; t + 1 < length; ++t) tokens[size_t(b) * length + t + 1] = token_of(symbols[size_t(b) * length + t]);
     token_of(symbols[size_t(b) * length + length - 1]);  // the last symbol is never input, but must be valid
   }
-  const int per_pass = std::max(1, kRowsPerPass / length);
-  for (int b0 = 0; b0 < batch; b0 += per_pass) {
-    const int nb = std::min(per_pass, batch - b0);
-    forward(&tokens[size_t(b0) * length], nb, length, 0, nullptr, &out[size_t(b0) * length * A]);
-  }
+  return tokens;
 }
 
 LlamaSession::LlamaSession(const LlamaModel& model, int batch, int max_length)

@@ -62,7 +62,11 @@ class LlamaModel : public LanguageModel {
 
   const LlamaWeights& weights() const { return weights_; }
   int bos_token() const { return info_.bos_token; }
+  int top_k() const { return top_k_; }
   int token_of(uint32_t symbol) const;  // checked against the alphabet
+  // The input tokens of log_probs: per sequence [BOS, token(x_0), ..., token(x_{T-2})], row t predicting x_t.
+  // Every symbol, the last included, is checked against the alphabet.
+  std::vector<int> input_tokens(std::span<const uint32_t> symbols, int batch, int length) const;
 
   // Runs `n` new tokens per sequence (tokens[b * n + i]) at positions start_pos .. start_pos + n - 1 and writes the
   // alphabet's log-probs for each of them to out[(b * n + i) * alphabet]. With a cache, keys and values are read

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/device_placement.hpp"
 #include "model/framework_loader.hpp"
 #include "model/gguf_loader.hpp"
 #include "model/llama_loader.hpp"
@@ -93,6 +94,7 @@ ModelSpec resolve_model_path(const std::string& model_path) {
 }
 
 void check_model_options(const ModelSpec& spec, const ModelOptions& options) {
+  check_device_options(options.device, options.dtype);
   if (options.weights != "stored" && options.weights != "q8_0")
     throw_error(ErrorCode::usage, "--weights must be stored or q8_0, not '{}'", options.weights);
   if (options.weights == "stored") return;
@@ -111,15 +113,19 @@ void check_model_options(const ModelSpec& spec, const ModelOptions& options) {
 
 std::unique_ptr<LanguageModel> load_model(const ModelSpec& spec, const ModelOptions& options) {
   check_model_options(spec, options);
+  std::unique_ptr<LanguageModel> model;
   switch (spec.kind) {
     case ModelKind::framework_npz:
-      return load_framework_model(spec.path, {options.num_heads, options.embedding_dim, options.num_layers,
-                                              options.widening_factor});
+      model = load_framework_model(spec.path, {options.num_heads, options.embedding_dim, options.num_layers,
+                                               options.widening_factor});
+      break;
     case ModelKind::llama_dir:
-      return load_llama_model(spec.path, {options.byte_mapping, options.top_k, options.weights});
-    case ModelKind::gguf: return load_gguf_model(spec.path, {options.byte_mapping, options.top_k});
+      model = load_llama_model(spec.path, {options.byte_mapping, options.top_k, options.weights});
+      break;
+    case ModelKind::gguf: model = load_gguf_model(spec.path, {options.byte_mapping, options.top_k}); break;
     case ModelKind::none: break;
   }
+  if (model) return place_model(std::move(model), options.device, options.dtype);
   throw_error(ErrorCode::internal, "load_model called without a model");
 }
 

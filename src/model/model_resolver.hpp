@@ -31,6 +31,8 @@ struct ModelOptions {
   std::string byte_mapping = "bytes";  // Llama models
   int top_k = 0;
   std::string weights = "stored";      // stored | q8_0 (Llama safetensors only: model/llama_loader.hpp)
+  std::string device = "cpu";          // model/device_placement.hpp; eval and score default to auto
+  std::string dtype = "auto";
 
   bool operator==(const ModelOptions&) const = default;
 };

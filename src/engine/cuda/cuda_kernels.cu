@@ -1,0 +1,217 @@
+#include "engine/cuda/cuda_kernels.hpp"
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+
+#include "engine/cuda/device_types.cuh"
+
+namespace lmac::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+
+cudaStream_t stream_of(Context& ctx) { return static_cast<cudaStream_t>(ctx.stream()); }
+
+// Blocks for a grid-stride loop over n elements: enough to fill any current GPU, no more.
+unsigned grid_for(size_t n) { return unsigned(std::min<size_t>((n + kThreads - 1) / kThreads, size_t(1) << 16)); }
+
+template <typename T>
+__global__ void embed_kernel(const int* tokens, const T* table, float scale, const float* positions, int T_len,
+                             float* out32, T* out_t, size_t n, int D) {
+  for (size_t e = blockIdx.x * size_t(blockDim.x) + threadIdx.x; e < n; e += size_t(gridDim.x) * blockDim.x) {
+    const size_t r = e / D;
+    const int i = int(e % D);
+    float v = ld(&table[size_t(tokens[r]) * D + i]) * scale;
+    if (positions) v = v + positions[size_t(r % T_len) * D + i];
+    out32[e] = v;
+    if (out_t) st(&out_t[e], v);
+  }
+}
+
+template <typename T>
+__global__ void rms_norm_kernel(const float* x, const float* w, float eps, T* out, int D) {
+  __shared__ float scratch[32];
+  const float* xr = x + size_t(blockIdx.x) * D;
+  float sum = 0;
+  for (int i = threadIdx.x; i < D; i += blockDim.x) sum += xr[i] * xr[i];
+  const float scale = rsqrtf(block_sum(sum, scratch) / float(D) + eps);
+  T* o = out + size_t(blockIdx.x) * D;
+  for (int i = threadIdx.x; i < D; i += blockDim.x) st(&o[i], w[i] * (xr[i] * scale));
+}
+
+template <typename T>
+__global__ void rope_kernel(T* x, int row_stride, int heads, int hd, const float* cos, const float* sin, int T_len,
+                            size_t n) {
+  const int half = hd / 2;
+  for (size_t e = blockIdx.x * size_t(blockDim.x) + threadIdx.x; e < n; e += size_t(gridDim.x) * blockDim.x) {
+    const int i = int(e % half);
+    const size_t rh = e / half;
+    const int h = int(rh % heads);
+    const size_t r = rh / heads;
+    const size_t pos = r % T_len;
+    T* p = x + r * row_stride + size_t(h) * hd;
+    const float x1 = ld(&p[i]), x2 = ld(&p[i + half]);
+    const float c = cos[pos * half + i], s = sin[pos * half + i];
+    st(&p[i], x1 * c - x2 * s);
+    st(&p[i + half], x2 * c + x1 * s);
+  }
+}
+
+template <typename T>
+__global__ void swiglu_kernel(const T* gu, T* out, int F, size_t n) {
+  for (size_t e = blockIdx.x * size_t(blockDim.x) + threadIdx.x; e < n; e += size_t(gridDim.x) * blockDim.x) {
+    const size_t r = e / F;
+    const int i = int(e % F);
+    const float g = ld(&gu[r * 2 * F + i]), u = ld(&gu[r * 2 * F + F + i]);
+    st(&out[e], g / (1.0f + expf(-g)) * u);
+  }
+}
+
+template <typename T>
+__global__ void add_layer_norm_kernel(const float* x, const float* bias, const float* residual, const float* scale,
+                                      const float* offset, float* out32, T* out_t, int D) {
+  __shared__ float scratch[32];
+  const size_t base = size_t(blockIdx.x) * D;
+  float sum = 0;
+  for (int i = threadIdx.x; i < D; i += blockDim.x) {
+    float v = x[base + i];
+    if (bias) v = v + bias[i];
+    v = v + residual[base + i];
+    out32[base + i] = v;  // each thread rereads only what it wrote, so out32 may alias x
+    sum += v;
+  }
+  const float mean = block_sum(sum, scratch) / float(D);
+  float sq = 0;
+  for (int i = threadIdx.x; i < D; i += blockDim.x) {
+    const float d = out32[base + i] - mean;
+    sq += d * d;
+  }
+  const float inv = rsqrtf(block_sum(sq, scratch) / float(D) + 1e-5f);
+  for (int i = threadIdx.x; i < D; i += blockDim.x) {
+    const float v = (out32[base + i] - mean) * (inv * scale[i]) + offset[i];
+    out32[base + i] = v;
+    if (out_t) st(&out_t[base + i], v);
+  }
+}
+
+template <typename T>
+__global__ void bias_gelu_kernel(T* x, const float* b, int n_cols, size_t n) {
+  for (size_t e = blockIdx.x * size_t(blockDim.x) + threadIdx.x; e < n; e += size_t(gridDim.x) * blockDim.x) {
+    const float v = ld(&x[e]) + b[e % n_cols];
+    const float u = 0.7978845608028654f * (v + 0.044715f * v * v * v);
+    st(&x[e], 0.5f * v * (1.0f + tanhf(u)));
+  }
+}
+
+__global__ void log_softmax_kernel(float* x, const float* bias, int n) {
+  __shared__ float scratch[32];
+  float* row = x + size_t(blockIdx.x) * n;
+  float top = -INFINITY;
+  for (int i = threadIdx.x; i < n; i += blockDim.x) {
+    if (bias) row[i] += bias[i];
+    top = fmaxf(top, row[i]);
+  }
+  top = block_max(top, scratch);
+  float sum = 0;
+  for (int i = threadIdx.x; i < n; i += blockDim.x) sum += expf(row[i] - top);
+  const float log_z = top + logf(block_sum(sum, scratch));
+  for (int i = threadIdx.x; i < n; i += blockDim.x) row[i] -= log_z;
+}
+
+template <typename S, typename D>
+__global__ void convert_kernel(const S* src, D* dst, size_t n) {
+  for (size_t e = blockIdx.x * size_t(blockDim.x) + threadIdx.x; e < n; e += size_t(gridDim.x) * blockDim.x)
+    st(&dst[e], ld(&src[e]));
+}
+
+}  // namespace
+
+void embed_rows(Context& ctx, const int* tokens, const void* table, DType t, float scale, const float* positions,
+                int T_len, float* out32, void* out_t, int rows, int D) {
+  const size_t n = size_t(rows) * D;
+  if (n == 0) return;
+  dispatch(t, [&](auto tag) {
+    using T = decltype(tag);
+    embed_kernel<T><<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(tokens, static_cast<const T*>(table), scale,
+                                                                   positions, T_len, out32, static_cast<T*>(out_t),
+                                                                   n, D);
+  });
+  ctx.check_launch("embed_rows");
+}
+
+void rms_norm(Context& ctx, const float* x, const float* w, float eps, void* out, DType t, int rows, int D) {
+  if (rows == 0) return;
+  dispatch(t, [&](auto tag) {
+    using T = decltype(tag);
+    rms_norm_kernel<T><<<rows, kThreads, 0, stream_of(ctx)>>>(x, w, eps, static_cast<T*>(out), D);
+  });
+  ctx.check_launch("rms_norm");
+}
+
+void rope(Context& ctx, void* x, DType t, int rows, int row_stride, int heads, int hd, const float* cos,
+          const float* sin, int T_len) {
+  const size_t n = size_t(rows) * heads * (hd / 2);
+  if (n == 0) return;
+  dispatch(t, [&](auto tag) {
+    using T = decltype(tag);
+    rope_kernel<T><<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(static_cast<T*>(x), row_stride, heads, hd, cos,
+                                                                  sin, T_len, n);
+  });
+  ctx.check_launch("rope");
+}
+
+void swiglu(Context& ctx, const void* gu, void* out, DType t, int rows, int F) {
+  const size_t n = size_t(rows) * F;
+  if (n == 0) return;
+  dispatch(t, [&](auto tag) {
+    using T = decltype(tag);
+    swiglu_kernel<T><<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(static_cast<const T*>(gu), static_cast<T*>(out),
+                                                                    F, n);
+  });
+  ctx.check_launch("swiglu");
+}
+
+void add_layer_norm(Context& ctx, const float* x, const float* bias, const float* residual, const float* scale,
+                    const float* offset, float* out32, void* out_t, DType t, int rows, int D) {
+  if (rows == 0) return;
+  dispatch(t, [&](auto tag) {
+    using T = decltype(tag);
+    add_layer_norm_kernel<T><<<rows, kThreads, 0, stream_of(ctx)>>>(x, bias, residual, scale, offset, out32,
+                                                                      static_cast<T*>(out_t), D);
+  });
+  ctx.check_launch("add_layer_norm");
+}
+
+void bias_gelu(Context& ctx, void* x, DType t, const float* b, int rows, int n_cols) {
+  const size_t n = size_t(rows) * n_cols;
+  if (n == 0) return;
+  dispatch(t, [&](auto tag) {
+    using T = decltype(tag);
+    bias_gelu_kernel<T><<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(static_cast<T*>(x), b, n_cols, n);
+  });
+  ctx.check_launch("bias_gelu");
+}
+
+void log_softmax_rows(Context& ctx, float* x, const float* bias, int rows, int n) {
+  if (rows == 0) return;
+  const int threads = n <= 4096 ? 256 : 1024;
+  log_softmax_kernel<<<rows, threads, 0, stream_of(ctx)>>>(x, bias, n);
+  ctx.check_launch("log_softmax_rows");
+}
+
+void convert(Context& ctx, const void* src, DType src_t, void* dst, DType dst_t, size_t n) {
+  if (n == 0) return;
+  dispatch(src_t, [&](auto src_tag) {
+    dispatch(dst_t, [&](auto dst_tag) {
+      using S = decltype(src_tag);
+      using D = decltype(dst_tag);
+      convert_kernel<S, D><<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(static_cast<const S*>(src),
+                                                                          static_cast<D*>(dst), n);
+    });
+  });
+  ctx.check_launch("convert");
+}
+
+}  // namespace lmac::cuda
