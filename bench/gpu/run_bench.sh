@@ -150,6 +150,14 @@ EOF
   return 1
 }
 
+# The small framework model runs a pass of hundreds of chunks in milliseconds: the audio 16 times over (4,240 chunks,
+# 8.7 M symbols) makes its throughput a measurement rather than start-up costs.
+framework_audio() {
+  local dir=$CACHE/audio_framework k
+  [ -d "$dir" ] && return 0
+  for k in $(seq 1 16); do mkdir -p "$dir/copy$k" && cp -r "$AUDIO_DIR"/. "$dir/copy$k"/; done
+}
+
 bundle() {  # the few files that come back from the device machine
   "$PY" bench/gpu/summarize.py "$RESULTS" --md "$RESULTS/gpu_vs_transformers.md" --json "$RESULTS/results.json" ||
     say "summarize.py failed"
@@ -212,7 +220,8 @@ json.dump(a, open(sys.argv[2], 'w'))" "${FRAMEWORK%.npz}.json" "$RESULTS/config_
         --output_file "$RESULTS/lmac_8b.json" --num_chunks "$N_A" ;;
       hf_8b_c) measure hf_8b_c 60 "$PY" bench/gpu/hf_peer.py --model "$CKPT8B" --chunks "$CHUNKS" --mode c \
         --num_chunks "$N_A" --batch "$BATCH_C" --out "$RESULTS/hf_8b_c.json" "${hf_args[@]}" ;;
-      lmac_framework) measure lmac_framework 10 "${lmac_eval[@]}" --model_path "$FRAMEWORK" \
+      lmac_framework) framework_audio && measure lmac_framework 20 "$LMAC" eval --audio_dir "$CACHE/audio_framework" \
+        --baseline_compressors gzip --device "$LMAC_DEVICE" --model_path "$FRAMEWORK" \
         --output_file "$RESULTS/lmac_framework.json" ;;
       *) say "time: unknown step '$s'" ;;
     esac

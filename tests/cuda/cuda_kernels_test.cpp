@@ -161,8 +161,17 @@ TEST_F(CudaKernels, LinearMatchesFloat64) {
   }
 }
 
-TEST_F(CudaKernels, RowKernelsMatchFloat64) {
-  const int rows = 37, D = 300, T = 5, hd = 20, heads = 3;
+struct RowShape {
+  int D, F, hd;
+};
+
+class CudaRowKernels : public CudaKernels, public ::testing::WithParamInterface<RowShape> {};
+
+// Odd sizes take the one-element-per-thread kernels, multiples of 8 the 16-byte-access ones.
+INSTANTIATE_TEST_SUITE_P(Shapes, CudaRowKernels, ::testing::Values(RowShape{300, 70, 20}, RowShape{256, 64, 32}));
+
+TEST_P(CudaRowKernels, MatchFloat64) {
+  const int rows = 37, D = GetParam().D, T = 5, hd = GetParam().hd, heads = 3;
   // RMSNorm.
   {
     const std::vector<float> x = random(size_t(rows) * D, 3.0f), w = random(D);
@@ -216,7 +225,7 @@ TEST_F(CudaKernels, RowKernelsMatchFloat64) {
   }
   // SwiGLU and GELU.
   {
-    const int F = 70;
+    const int F = GetParam().F;
     const std::vector<float> gu = random(size_t(rows) * 2 * F, 4.0f), b = random(F);
     DeviceBuffer dgu = put(gu, DType::f32), out = poisoned(size_t(rows) * F, DType::f32), db = put(b, DType::f32);
     swiglu(*ctx, dgu.get(), out.get(), DType::f32, rows, F);

@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdint>
 
 #include "engine/cuda/device_types.cuh"
 
@@ -15,6 +16,8 @@ constexpr int kThreads = 256;
 cudaStream_t stream_of(Context& ctx) { return static_cast<cudaStream_t>(ctx.stream()); }
 
 // Blocks for a grid-stride loop over n elements: enough to fill any current GPU, no more.
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
 unsigned grid_for(size_t n) { return unsigned(std::min<size_t>((n + kThreads - 1) / kThreads, size_t(1) << 16)); }
 
 template <typename T>
@@ -39,6 +42,74 @@ __global__ void rms_norm_kernel(const float* x, const float* w, float eps, T* ou
   const float scale = rsqrtf(block_sum(sum, scratch) / float(D) + eps);
   T* o = out + size_t(blockIdx.x) * D;
   for (int i = threadIdx.x; i < D; i += blockDim.x) st(&o[i], w[i] * (xr[i] * scale));
+}
+
+// The same with eight elements per access (D % 8 == 0, rows 16-byte aligned).
+template <typename T>
+__global__ void rms_norm8_kernel(const float* x, const float* w, float eps, T* out, int D) {
+  __shared__ float scratch[32];
+  const float* xr = x + size_t(blockIdx.x) * D;
+  float sum = 0;
+  for (int i = threadIdx.x * 8; i < D; i += blockDim.x * 8) {
+    float v[8];
+    load8(xr + i, v);
+#pragma unroll
+    for (int j = 0; j < 8; ++j) sum += v[j] * v[j];
+  }
+  const float scale = rsqrtf(block_sum(sum, scratch) / float(D) + eps);
+  T* o = out + size_t(blockIdx.x) * D;
+  for (int i = threadIdx.x * 8; i < D; i += blockDim.x * 8) {
+    float v[8], g[8];
+    load8(xr + i, v);
+    load8(w + i, g);
+#pragma unroll
+    for (int j = 0; j < 8; ++j) v[j] = g[j] * (v[j] * scale);
+    store8(o + i, v);
+  }
+}
+
+// Eight rotation pairs per thread (hd / 2 % 8 == 0, rows 16-byte aligned).
+template <typename T>
+__global__ void rope8_kernel(T* x, int row_stride, int heads, int hd, const float* cos, const float* sin, int T_len,
+                             size_t n) {
+  const int half = hd / 2, groups = half / 8;
+  for (size_t e = blockIdx.x * size_t(blockDim.x) + threadIdx.x; e < n; e += size_t(gridDim.x) * blockDim.x) {
+    const int i = int(e % groups) * 8;
+    const size_t rh = e / groups;
+    const int h = int(rh % heads);
+    const size_t r = rh / heads;
+    const size_t pos = r % T_len;
+    T* p = x + r * row_stride + size_t(h) * hd;
+    float x1[8], x2[8], c[8], s[8];
+    load8(p + i, x1);
+    load8(p + i + half, x2);
+    load8(cos + pos * half + i, c);
+    load8(sin + pos * half + i, s);
+    float y1[8], y2[8];
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      y1[j] = x1[j] * c[j] - x2[j] * s[j];
+      y2[j] = x2[j] * c[j] + x1[j] * s[j];
+    }
+    store8(p + i, y1);
+    store8(p + i + half, y2);
+  }
+}
+
+// Eight outputs per thread (F % 8 == 0, rows 16-byte aligned).
+template <typename T>
+__global__ void swiglu8_kernel(const T* gu, T* out, int F, size_t n) {
+  const int groups = F / 8;
+  for (size_t e = blockIdx.x * size_t(blockDim.x) + threadIdx.x; e < n; e += size_t(gridDim.x) * blockDim.x) {
+    const size_t r = e / groups;
+    const int i = int(e % groups) * 8;
+    float g[8], u[8];
+    load8(gu + r * 2 * F + i, g);
+    load8(gu + r * 2 * F + F + i, u);
+#pragma unroll
+    for (int j = 0; j < 8; ++j) g[j] = g[j] / (1.0f + __expf(-g[j])) * u[j];
+    store8(out + r * F + i, g);
+  }
 }
 
 template <typename T>
@@ -143,9 +214,11 @@ void embed_rows(Context& ctx, const int* tokens, const void* table, DType t, flo
 
 void rms_norm(Context& ctx, const float* x, const float* w, float eps, void* out, DType t, int rows, int D) {
   if (rows == 0) return;
+  const bool wide = D % 8 == 0 && aligned16(x) && aligned16(w) && aligned16(out);
   dispatch(t, [&](auto tag) {
     using T = decltype(tag);
-    rms_norm_kernel<T><<<rows, kThreads, 0, stream_of(ctx)>>>(x, w, eps, static_cast<T*>(out), D);
+    if (wide) rms_norm8_kernel<T><<<rows, kThreads, 0, stream_of(ctx)>>>(x, w, eps, static_cast<T*>(out), D);
+    else rms_norm_kernel<T><<<rows, kThreads, 0, stream_of(ctx)>>>(x, w, eps, static_cast<T*>(out), D);
   });
   ctx.check_launch("rms_norm");
 }
@@ -154,10 +227,16 @@ void rope(Context& ctx, void* x, DType t, int rows, int row_stride, int heads, i
           const float* sin, int T_len) {
   const size_t n = size_t(rows) * heads * (hd / 2);
   if (n == 0) return;
+  const bool wide = (hd / 2) % 8 == 0 && row_stride % 8 == 0 && aligned16(x) && aligned16(cos) && aligned16(sin);
   dispatch(t, [&](auto tag) {
     using T = decltype(tag);
-    rope_kernel<T><<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(static_cast<T*>(x), row_stride, heads, hd, cos,
-                                                                  sin, T_len, n);
+    if (wide) {
+      rope8_kernel<T><<<grid_for(n / 8), kThreads, 0, stream_of(ctx)>>>(static_cast<T*>(x), row_stride, heads, hd,
+                                                                         cos, sin, T_len, n / 8);
+    } else {
+      rope_kernel<T><<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(static_cast<T*>(x), row_stride, heads, hd, cos,
+                                                                    sin, T_len, n);
+    }
   });
   ctx.check_launch("rope");
 }
@@ -165,10 +244,16 @@ void rope(Context& ctx, void* x, DType t, int rows, int row_stride, int heads, i
 void swiglu(Context& ctx, const void* gu, void* out, DType t, int rows, int F) {
   const size_t n = size_t(rows) * F;
   if (n == 0) return;
+  const bool wide = F % 8 == 0 && aligned16(gu) && aligned16(out);
   dispatch(t, [&](auto tag) {
     using T = decltype(tag);
-    swiglu_kernel<T><<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(static_cast<const T*>(gu), static_cast<T*>(out),
-                                                                    F, n);
+    if (wide) {
+      swiglu8_kernel<T><<<grid_for(n / 8), kThreads, 0, stream_of(ctx)>>>(static_cast<const T*>(gu),
+                                                                           static_cast<T*>(out), F, n / 8);
+    } else {
+      swiglu_kernel<T><<<grid_for(n), kThreads, 0, stream_of(ctx)>>>(static_cast<const T*>(gu),
+                                                                      static_cast<T*>(out), F, n);
+    }
   });
   ctx.check_launch("swiglu");
 }

@@ -16,6 +16,28 @@ __device__ __forceinline__ void st(float* p, float v) { *p = v; }
 __device__ __forceinline__ void st(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
 __device__ __forceinline__ void st(__half* p, float v) { *p = __float2half_rn(v); }
 
+// Eight elements moved as one or two 16-byte accesses (the pointer must be 16-byte aligned): memory-bound kernels
+// reach full bandwidth only with wide accesses.
+template <typename T>
+struct alignas(16) Pack8 {
+  T x[8];
+};
+
+template <typename T>
+__device__ __forceinline__ void load8(const T* p, float (&f)[8]) {
+  const Pack8<T> v = *reinterpret_cast<const Pack8<T>*>(p);
+#pragma unroll
+  for (int i = 0; i < 8; ++i) f[i] = ld(&v.x[i]);
+}
+
+template <typename T>
+__device__ __forceinline__ void store8(T* p, const float (&f)[8]) {
+  Pack8<T> v;
+#pragma unroll
+  for (int i = 0; i < 8; ++i) st(&v.x[i], f[i]);
+  *reinterpret_cast<Pack8<T>*>(p) = v;
+}
+
 // Calls f(T{}) with T the element type of `t`: dispatch(t, [&](auto tag) { using T = decltype(tag); ... }).
 template <typename F>
 void dispatch(DType t, F&& f) {

@@ -37,7 +37,7 @@ DeviceBuffer upload_transposed(cuda::Context& ctx, const std::vector<float>& w, 
 
 FrameworkCudaModel::FrameworkCudaModel(std::unique_ptr<LanguageModel> cpu_model, int device, DType dtype)
     : CudaModel(std::move(cpu_model), device, dtype), framework_(dynamic_cast<const FrameworkModel&>(*cpu_)),
-      c_(framework_.config()) {
+      c_(framework_.config()), profile_(ctx_, info().name) {
   const FrameworkWeights& w = framework_.weights();
   const int D = c_.embedding_dim, F = D * c_.widening_factor, V = c_.vocab_size;
   const size_t t = cuda::dtype_size(dtype);
@@ -117,6 +117,7 @@ void FrameworkCudaModel::run_pass(const uint32_t* symbols, int B, int T, float* 
       framework_.check_symbol(target, b, i);
       inputs[r] = i == 0 ? 0 : int(symbols[r - 1]);
     }
+  profile_.begin_pass();
   ctx_.to_device(tokens_.get(), inputs.data(), size_t(R) * 4);
 
   void* h_t = in_dtype(h32_, h_t_);
@@ -125,23 +126,34 @@ void FrameworkCudaModel::run_pass(const uint32_t* symbols, int B, int T, float* 
   void* a_t_out = t == DType::f32 ? nullptr : a_t;
   cuda::embed_rows(ctx_, tokens_.as<int>(), embed_.get(), t, float(std::sqrt(double(D))), positions_.as<float>(), T,
                    h32_.as<float>(), h_t_out, R, D);
+  profile_.mark("embed");
   for (const Layer& l : layers_) {
     cuda::linear(ctx_, h_t, l.w_qkv.get(), t, qkv_.get(), t, R, 3 * D, D);
+    profile_.mark("gemm q|k|v");
     cuda::causal_attention(ctx_, qkv_.get(), qkv_.as<char>() + D * ts, qkv_.as<char>() + 2 * D * ts, 3 * D, 3 * D,
                            att_.get(), D, t, B, T, heads, heads, hd, float(1.0 / std::sqrt(double(hd))));
+    profile_.mark("attention");
     cuda::linear(ctx_, att_.get(), l.w_out.get(), t, tmp32_.get(), DType::f32, R, D, D);
+    profile_.mark("gemm out");
     // a = LayerNorm(h + attention)
     cuda::add_layer_norm(ctx_, tmp32_.as<float>(), nullptr, h32_.as<float>(), l.ln1_scale.as<float>(),
                          l.ln1_offset.as<float>(), a32_.as<float>(), a_t_out, t, R, D);
+    profile_.mark("layer_norm");
     cuda::linear(ctx_, a_t, l.w1.get(), t, ff_.get(), t, R, F, D);
+    profile_.mark("gemm ff1");
     cuda::bias_gelu(ctx_, ff_.get(), t, l.b1.as<float>(), R, F);
+    profile_.mark("gelu");
     cuda::linear(ctx_, ff_.get(), l.w2.get(), t, tmp32_.get(), DType::f32, R, D, F);
+    profile_.mark("gemm ff2");
     // h = LayerNorm((ff W2 + b2) + a)
     cuda::add_layer_norm(ctx_, tmp32_.as<float>(), l.b2.as<float>(), a32_.as<float>(), l.ln2_scale.as<float>(),
                          l.ln2_offset.as<float>(), h32_.as<float>(), h_t_out, t, R, D);
+    profile_.mark("layer_norm");
   }
   cuda::linear(ctx_, h_t, w_logits_.get(), t, logits_.get(), DType::f32, R, V, D);
   cuda::log_softmax_rows(ctx_, logits_.as<float>(), b_logits_.as<float>(), R, V);
+  profile_.mark("output");
+  profile_.end_pass(size_t(R));
   deliver(logits_.get(), R, out);
 }
 

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "engine/cuda/cuda_profile.hpp"
 #include "model/cuda/cuda_model.hpp"
 #include "model/framework_model.hpp"
 
@@ -22,7 +23,7 @@ class FrameworkCudaModel : public CudaModel {
 
   size_t activation_bytes_per_row() const override;
   // Small models need many rows per pass to keep the GPU busy.
-  int max_rows_per_pass() const override { return 1 << 20; }
+  int max_rows_per_pass() const override { return 1 << 18; }
   void allocate_activations(int rows) override;
   void release_activations() override;
   void run_pass(const uint32_t* symbols, int batch, int length, float* out) override;
@@ -37,6 +38,7 @@ class FrameworkCudaModel : public CudaModel {
   cuda::DeviceBuffer tokens_, h32_, h_t_, qkv_, att_, tmp32_, a32_, a_t_, ff_, logits_;
   cuda::DeviceBuffer positions_;
   int positions_length_ = 0;
+  cuda::PhaseProfile profile_;
 };
 
 }  // namespace lmac

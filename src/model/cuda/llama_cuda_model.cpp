@@ -5,6 +5,7 @@
 #include "engine/cuda/cuda_attention.hpp"
 #include "engine/cuda/cuda_gemm.hpp"
 #include "engine/cuda/cuda_kernels.hpp"
+#include "engine/cuda/cuda_profile.hpp"
 #include "engine/cuda/cuda_upload.hpp"
 #include "model/llama_rope.hpp"
 
@@ -41,7 +42,7 @@ DeviceBuffer upload_stacked(cuda::Context& ctx, std::initializer_list<const Weig
 
 LlamaCudaModel::LlamaCudaModel(std::unique_ptr<LanguageModel> cpu_model, int device, DType dtype)
     : CudaModel(std::move(cpu_model), device, dtype), llama_(dynamic_cast<const LlamaModel&>(*cpu_)),
-      c_(llama_.weights().config) {
+      c_(llama_.weights().config), profile_(ctx_, info().name) {
   const LlamaWeights& w = llama_.weights();
   const int D = c_.hidden_size, F = c_.intermediate_size, A = alphabet_size();
   q_dim_ = c_.num_attention_heads * c_.head_dim;
@@ -112,26 +113,39 @@ void LlamaCudaModel::run_pass(const uint32_t* symbols, int B, int T, float* out)
   const float eps = float(c_.rms_norm_eps);
   prepare_rope(T);
   const std::vector<int> tokens = llama_.input_tokens({symbols, size_t(R)}, B, T);
+  profile_.begin_pass();
   ctx_.to_device(tokens_.get(), tokens.data(), size_t(R) * 4);
 
   cuda::embed_rows(ctx_, tokens_.as<int>(), embed_.get(), t, 1.0f, nullptr, T, resid_.as<float>(), nullptr, R, D);
+  profile_.mark("embed");
   for (const Layer& l : layers_) {
     // h += o_proj(attention(rope(q), rope(k), v)) of RMSNorm(h)
     cuda::rms_norm(ctx_, resid_.as<float>(), l.attn_norm.as<float>(), eps, xn_.get(), t, R, D);
+    profile_.mark("rms_norm");
     cuda::linear(ctx_, xn_.get(), l.wqkv.get(), t, qkv_.get(), t, R, qkv_dim_, D);
+    profile_.mark("gemm q|k|v");
     cuda::rope(ctx_, qkv_.get(), t, R, qkv_dim_, H + KV, hd, rope_cos_.as<float>(), rope_sin_.as<float>(), T);
+    profile_.mark("rope");
     cuda::causal_attention(ctx_, qkv_.get(), byte_offset(qkv_, q_dim_ * ts), byte_offset(qkv_, (q_dim_ + kv_dim_) * ts),
                            qkv_dim_, qkv_dim_, att_.get(), q_dim_, t, B, T, H, KV, hd, float(1.0 / std::sqrt(double(hd))));
+    profile_.mark("attention");
     cuda::linear(ctx_, att_.get(), l.wo.get(), t, resid_.get(), DType::f32, R, D, q_dim_, /*accumulate=*/true);
+    profile_.mark("gemm o");
     // h += down(silu(gate(x)) * up(x)) of x = RMSNorm(h)
     cuda::rms_norm(ctx_, resid_.as<float>(), l.mlp_norm.as<float>(), eps, xn_.get(), t, R, D);
+    profile_.mark("rms_norm");
     cuda::linear(ctx_, xn_.get(), l.wgu.get(), t, gu_.get(), t, R, 2 * F, D);
+    profile_.mark("gemm gate|up");
     cuda::swiglu(ctx_, gu_.get(), act_.get(), t, R, F);
+    profile_.mark("swiglu");
     cuda::linear(ctx_, act_.get(), l.wdown.get(), t, resid_.get(), DType::f32, R, D, F, /*accumulate=*/true);
+    profile_.mark("gemm down");
   }
   cuda::rms_norm(ctx_, resid_.as<float>(), final_norm_.as<float>(), eps, xn_.get(), t, R, D);
   cuda::linear(ctx_, xn_.get(), out_rows_.get(), t, logits_.get(), DType::f32, R, A, D);
   cuda::log_softmax_rows(ctx_, logits_.as<float>(), nullptr, R, A);
+  profile_.mark("output");
+  profile_.end_pass(size_t(R));
   deliver(logits_.get(), R, out);
   if (llama_.top_k() > 0)
     for (int r = 0; r < R; ++r) apply_top_k(out + size_t(r) * A, A, llama_.top_k());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/cuda/cuda_context.hpp"
+#include "engine/cuda/cuda_profile.hpp"
 #include "model/cuda/cuda_model.hpp"
 #include "model/llama_model.hpp"
 
@@ -41,6 +42,7 @@ class LlamaCudaModel : public CudaModel {
   cuda::DeviceBuffer tokens_, resid_, xn_, qkv_, att_, gu_, act_, logits_;
   cuda::DeviceBuffer rope_cos_, rope_sin_;
   int rope_length_ = 0;
+  cuda::PhaseProfile profile_;
 };
 
 }  // namespace lmac
