@@ -27,7 +27,9 @@ audio, work = sys.argv[1], sys.argv[2]
 path = max(sorted(glob.glob(audio + "/**/*.wav", recursive=True)), key=lambda p: __import__("os").path.getsize(p))
 with wave.open(path) as w:
     s = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")[20000:]
-((s.astype(np.int32) >> 8) + 128).astype(np.uint8)[:1200].tofile(work + "/speech8.bin")
+b = ((s.astype(np.int32) >> 8) + 128).astype(np.uint8)[:1200]
+b.tofile(work + "/speech8.bin")
+(b >> 1).tofile(work + "/speech7.bin")  # the ascii mapping's 128 symbols
 s[:400].astype("<i2").view(np.uint16).tofile(work + "/speech16.bin")
 PY
 
@@ -51,7 +53,7 @@ fp32_case framework-b-65536 "$work/speech16.bin" --model_path tests/data/framewo
 fp32_case default-model "$work/speech8.bin" --model_path models/lmac-speech-8bit.npz --chunk_size 600
 fp32_case tiny-llama2-bytes "$work/speech8.bin" --model_path tests/data/llama/tiny-llama2 --chunk_size 400
 fp32_case tiny-llama2-piece "$work/speech8.bin" --model_path tests/data/llama/tiny-llama2 --byte_mapping piece --chunk_size 400
-fp32_case tiny-llama3-ascii "$work/speech8.bin" --model_path tests/data/llama/tiny-llama3 --byte_mapping ascii --chunk_size 400
+fp32_case tiny-llama3-ascii "$work/speech7.bin" --model_path tests/data/llama/tiny-llama3 --byte_mapping ascii --chunk_size 400
 fp32_case tiny-llama3-top16 "$work/speech8.bin" --model_path tests/data/llama/tiny-llama3 --top_k 16 --chunk_size 400
 
 echo "== bf16: code length against the CPU backend (limit 0.5%)"

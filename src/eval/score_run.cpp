@@ -80,6 +80,9 @@ nlohmann::ordered_json run_score(const ScoreConfig& config) {
   summary["chunks"] = (symbols.size() + chunk_symbols - 1) / chunk_symbols;
   summary["total_bits"] = total_bits;
   summary["bits_per_symbol"] = total_bits / static_cast<double>(symbols.size());
+  const ComputePlacement where = model->placement();
+  summary["device"] = where.device;
+  summary["dtype"] = where.dtype;
   if (!config.output.empty()) {
     for (int64_t row : config.rows) {
       if (row < 0 || row >= static_cast<int64_t>(symbols.size())) {

@@ -55,28 +55,39 @@ void check_device_options(const std::string& device, const std::string& dtype) {
     throw_error(ErrorCode::usage, "--dtype {} needs a GPU: the CPU backend computes in fp32 (use --device cuda)", dtype);
 }
 
+void check_device_usable(const std::string& device) {
+  const DeviceRequest d = parse_device(device);
+  if (d.cpu || d.any) return;
+#ifdef LMAC_HAVE_CUDA
+  std::string why;
+  const int count = cuda::usable_device_count(&why);
+  if (count == 0) throw_error(ErrorCode::usage, "--device {}: no usable CUDA GPU ({})", device, why);
+  if (d.index >= count)
+    throw_error(ErrorCode::usage, "--device {}: this machine has {} CUDA device(s), cuda:0 to cuda:{}", device, count,
+                count - 1);
+#else
+  throw_error(ErrorCode::usage, "--device {}: this lmac was built without the CUDA backend (nvcc was not found when "
+              "it was configured)", device);
+#endif
+}
+
 std::unique_ptr<LanguageModel> place_model(std::unique_ptr<LanguageModel> model, const std::string& device,
                                            const std::string& dtype) {
   check_device_options(device, dtype);
   const DeviceRequest d = parse_device(device);
   if (d.cpu) return model;
+  check_device_usable(device);  // an explicit cuda that cannot be used is an error; auto falls back below
 #ifdef LMAC_HAVE_CUDA
   std::string why;
-  const int count = cuda::usable_device_count(&why);
-  if (count == 0) {
-    if (!d.any) throw_error(ErrorCode::usage, "--device {}: no usable CUDA GPU ({})", device, why);
-    warn_cpu_fallback(why);
-    return model;
+  if (cuda::usable_device_count(&why) > 0) {
+    const cuda::DType t = dtype == "fp32" ? cuda::DType::f32 : dtype == "fp16" ? cuda::DType::f16 : cuda::DType::bf16;
+    return make_cuda_model(std::move(model), d.index, t);
   }
-  const cuda::DType t = dtype == "fp32" ? cuda::DType::f32 : dtype == "fp16" ? cuda::DType::f16 : cuda::DType::bf16;
-  return make_cuda_model(std::move(model), d.index, t);
+  warn_cpu_fallback(why);
 #else
-  if (!d.any)
-    throw_error(ErrorCode::usage, "--device {}: this lmac was built without the CUDA backend (nvcc was not found when "
-                "it was configured)", device);
   warn_cpu_fallback("this lmac was built without the CUDA backend");
-  return model;
 #endif
+  return model;
 }
 
 }  // namespace lmac

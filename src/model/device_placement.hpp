@@ -14,6 +14,10 @@ namespace lmac {
 // Throws lmac::Error(usage) for a value outside the lists above, or a 16-bit dtype with --device cpu.
 void check_device_options(const std::string& device, const std::string& dtype);
 
+// Throws lmac::Error(usage) when the device is an explicit cuda[:N] that cannot be used (no GPU, no such index, or
+// a build without the CUDA backend): commands check this before reading any input.
+void check_device_usable(const std::string& device);
+
 // The model itself when it computes on the CPU, else its GPU version (which keeps the CPU model for its
 // metadata and exact scorer).
 std::unique_ptr<LanguageModel> place_model(std::unique_ptr<LanguageModel> model, const std::string& device,

@@ -95,6 +95,7 @@ ModelSpec resolve_model_path(const std::string& model_path) {
 
 void check_model_options(const ModelSpec& spec, const ModelOptions& options) {
   check_device_options(options.device, options.dtype);
+  check_device_usable(options.device);
   if (options.weights != "stored" && options.weights != "q8_0")
     throw_error(ErrorCode::usage, "--weights must be stored or q8_0, not '{}'", options.weights);
   if (options.weights == "stored") return;
