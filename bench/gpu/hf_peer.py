@@ -27,19 +27,11 @@ import numpy as np
 import torch
 import transformers
 
+# GPT-2's byte-level alphabet, shared with the checkpoint writer that made the tokenizer.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from make_gpu_bench_checkpoint import gpt2_bytes_to_unicode  # noqa: E402
+
 CHUNK = 2048
-
-
-def gpt2_bytes_to_unicode():
-    printable = set(range(ord("!"), ord("~") + 1)) | set(range(0xA1, 0xAD)) | set(range(0xAE, 0x100))
-    table, n = {}, 0
-    for b in range(256):
-        if b in printable:
-            table[b] = chr(b)
-        else:
-            table[b] = chr(256 + n)
-            n += 1
-    return table
 
 
 def byte_token_ids(model_dir):

@@ -161,7 +161,7 @@ def main():
 
     def ratio(a, b):
         if a in by_key and b in by_key and by_key[a]["tps"] and by_key[b]["tps"]:
-            return f"{by_key[a]['tps'] / by_key[b]['tps']:.2f}x"
+            return f"{by_key[a]['tps'] / by_key[b]['tps']:.3f}x"
         return "n/a"
 
     out += ["", "| ratio | value |", "|---|---:|",

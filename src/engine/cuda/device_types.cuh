@@ -1,5 +1,5 @@
 // Device-side helpers shared by lmac's CUDA kernels: loads and stores that widen to and round from f32, the
-// dispatch from a run-time DType to a C++ element type, and a block-wide sum.
+// dispatch from a run-time DType to a C++ element type, and warp- and block-wide reductions.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -48,36 +48,36 @@ void dispatch(DType t, F&& f) {
   }
 }
 
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+struct Add {
+  __device__ float operator()(float a, float b) const { return a + b; }
+};
+struct Max {
+  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+template <typename Op>
+__device__ __forceinline__ float warp_reduce(float v, Op op) {
+  for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
 }
 
-__device__ __forceinline__ float warp_max(float v) {
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
-
-// The sum of v over the block (blockDim.x a multiple of 32, at most 1024), returned to every thread.
-// `scratch` is 32 floats of shared memory; calls may follow each other.
-__device__ __forceinline__ float block_sum(float v, float* scratch) {
-  v = warp_sum(v);
+// v combined over the block (blockDim.x a multiple of 32, at most 1024), returned to every thread. `scratch` is 32
+// floats of shared memory; calls may follow each other.
+template <typename Op>
+__device__ __forceinline__ float block_reduce(float v, float identity, float* scratch, Op op) {
+  v = warp_reduce(v, op);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   __syncthreads();
   if (lane == 0) scratch[warp] = v;
   __syncthreads();
-  v = lane < int(blockDim.x >> 5) ? scratch[lane] : 0.0f;
-  return warp_sum(v);
+  return warp_reduce(lane < int(blockDim.x >> 5) ? scratch[lane] : identity, op);
 }
 
+__device__ __forceinline__ float warp_sum(float v) { return warp_reduce(v, Add{}); }
+__device__ __forceinline__ float warp_max(float v) { return warp_reduce(v, Max{}); }
+__device__ __forceinline__ float block_sum(float v, float* scratch) { return block_reduce(v, 0.0f, scratch, Add{}); }
 __device__ __forceinline__ float block_max(float v, float* scratch) {
-  v = warp_max(v);
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  __syncthreads();
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  v = lane < int(blockDim.x >> 5) ? scratch[lane] : -INFINITY;
-  return warp_max(v);
+  return block_reduce(v, -INFINITY, scratch, Max{});
 }
 
 }  // namespace lmac::cuda
