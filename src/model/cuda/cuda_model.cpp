@@ -29,10 +29,10 @@ void CudaModel::check_weights_fit(size_t bytes) const {
   if (bytes + one_chunk + kHeadroom > free_bytes)
     throw_error(ErrorCode::out_of_memory,
                 "{} cannot fit on one GPU: its weights take {:.2f} GiB in {} and one 2048-symbol pass {:.2f} GiB more, "
-                "but {} has {:.2f} GiB free of {:.2f} (lmac does not split a model across GPUs; --dtype bf16 halves "
-                "fp32 weights)",
+                "but {} has {:.2f} GiB free of {:.2f} (lmac does not split a model across GPUs{})",
                 info().name, gib(bytes), cuda::dtype_name(dtype_), gib(one_chunk), ctx_.description(),
-                gib(free_bytes), gib(ctx_.facts().total_memory));
+                gib(free_bytes), gib(ctx_.facts().total_memory),
+                dtype_ == cuda::DType::f32 ? "; --dtype bf16 halves the weights" : "");
 }
 
 int CudaModel::automatic_batch_size(int length) const {
