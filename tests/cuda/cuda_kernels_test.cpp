@@ -7,6 +7,7 @@
 #include <limits>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "engine/cuda/cuda_attention.hpp"
@@ -168,7 +169,11 @@ struct RowShape {
 class CudaRowKernels : public CudaKernels, public ::testing::WithParamInterface<RowShape> {};
 
 // Odd sizes take the one-element-per-thread kernels, multiples of 8 the 16-byte-access ones.
-INSTANTIATE_TEST_SUITE_P(Shapes, CudaRowKernels, ::testing::Values(RowShape{300, 70, 20}, RowShape{256, 64, 32}));
+INSTANTIATE_TEST_SUITE_P(Shapes, CudaRowKernels, ::testing::Values(RowShape{300, 70, 20}, RowShape{256, 64, 32}),
+                         [](const ::testing::TestParamInfo<RowShape>& p) {
+                           return "D" + std::to_string(p.param.D) + "_F" + std::to_string(p.param.F) + "_hd" +
+                                  std::to_string(p.param.hd);
+                         });
 
 TEST_P(CudaRowKernels, MatchFloat64) {
   const int rows = 37, D = GetParam().D, T = 5, hd = GetParam().hd, heads = 3;
