@@ -10,6 +10,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <thread>
 
 #include "audio/decoded_audio.hpp"
@@ -20,6 +21,7 @@
 #include "eval/file_codec_test_model.hpp"
 #include "eval/model_scoring.hpp"
 #include "util/error.hpp"
+#include "util/temporary_files.hpp"
 
 namespace lmac {
 
@@ -35,6 +37,7 @@ class TemporaryCopy {
     path_ = (std::filesystem::temp_directory_path() / "lmac-input-XXXXXX").string();
     const int fd = mkstemp(path_.data());
     if (fd < 0) throw_error(ErrorCode::io, "cannot create a temporary file for standard input: {}", std::strerror(errno));
+    guard_ = std::make_unique<TemporaryFileGuard>(path_);
     size_t done = 0;
     while (done < bytes.size()) {
       const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
@@ -54,6 +57,7 @@ class TemporaryCopy {
 
  private:
   std::string path_;
+  std::unique_ptr<TemporaryFileGuard> guard_;  // removes the copy on an interrupt
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "util/error.hpp"
+#include "util/temporary_files.hpp"
 
 namespace lmac {
 
@@ -19,6 +20,7 @@ void write_file_atomically(const std::string& path, std::string_view contents) {
   std::string tmpl = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
   int fd = mkstemp(tmpl.data());
   if (fd < 0) throw_error(ErrorCode::io, "{}: cannot create a temporary file in {}: {}", path, dir.string(), std::strerror(errno));
+  const TemporaryFileGuard interrupt_guard(tmpl);  // an interrupt before the rename removes the temporary file
   auto fail = [&](const char* what) {
     int err = errno;
     close(fd);

@@ -1,5 +1,6 @@
 // Writing outputs so that a failure never leaves a partial file: write to a temporary file in the same
-// directory, fsync, then rename over the target.
+// directory, fsync, then rename over the target. An interrupt (SIGINT, SIGTERM, SIGHUP) meanwhile removes the
+// temporary file (util/temporary_files.hpp).
 #pragma once
 
 #include <string>
