@@ -13,7 +13,6 @@
 
 namespace lmac {
 
-// Facts `lmac info` prints and the JSON records carry.
 // Where a model computes, for the JSON records (DESIGN.md section 1).
 struct ComputePlacement {
   std::string device = "cpu";            // "cpu" or "cuda:0 (NVIDIA H100 80GB HBM3)"
@@ -22,6 +21,7 @@ struct ComputePlacement {
   bool on_gpu = false;                   // then host threads are free while a pass runs (coding overlaps it)
 };
 
+// Facts `lmac info` prints and the JSON records carry.
 struct ModelInfo {
   std::string name;            // directory or file stem
   std::string model_type;      // "framework" or "llama"
@@ -55,6 +55,7 @@ class LanguageModel {
   // restricted to the alphabet and normalised over it. Positions start at 0 for every sequence.
   virtual void log_probs(std::span<const uint32_t> symbols, int batch, int length, std::span<float> out) = 0;
 
+  // The CPU in fp32 unless a GPU version (model/cuda/) says otherwise.
   virtual ComputePlacement placement() const { return {}; }
 
   // Chunks of `length` symbols to pass to one log_probs call when --batch_size is automatic, chosen from the
