@@ -1,18 +1,18 @@
-// FrameworkExactScorer: one forward routine serves both paths. It takes R rows, each a (sequence, position) pair
-// whose keys and values up to that position are in the cache: a full pass fills the cache with all T positions of
-// every sequence and then runs all B * T rows; a step appends one position per sequence and runs B rows. Every
-// kernel computes a row independently of the others, in a fixed order, so a row's bits do not depend on which
-// path, batch or thread produced it.
+// FrameworkExactScorer: the framework transformer under CachedExactScorer's driver (one forward routine over rows of
+// (sequence, position) for both the full pass and the step). Every kernel computes a row independently of the
+// others, in a fixed order, so a row's bits do not depend on which path, batch or thread produced it.
 #include "model/framework_exact.hpp"
 
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "engine/exact_kernels.hpp"
 #include "engine/exact_math.hpp"
+#include "model/cached_exact_scorer.hpp"
 #include "model/framework_model.hpp"
 #include "util/error.hpp"
 
@@ -30,11 +30,11 @@ void framework_exact_position_row(int64_t pos, int d, float* out) {
 
 namespace {
 
-class FrameworkExactScorer final : public ExactScorer {
+class FrameworkExactScorer final : public CachedExactScorer {
  public:
   explicit FrameworkExactScorer(const FrameworkModel& model)
-      : model_(model), c_(model.config()), D_(c_.embedding_dim), H_(c_.num_heads), dh_(D_ / H_),
-        F_(D_ * c_.widening_factor), V_(c_.vocab_size),
+      : CachedExactScorer(model.config().vocab_size, /*rows_per_pass=*/8192), model_(model), c_(model.config()),
+        D_(c_.embedding_dim), H_(c_.num_heads), dh_(D_ / H_), F_(D_ * c_.widening_factor), V_(c_.vocab_size),
         embed_scale_(float(std::sqrt(double(D_)))), attn_scale_(1.0f / std::sqrt(float(dh_))) {
     // Each scorer packs its own copy of the matrices (4 x the parameter count in bytes): scorers are few, one per
     // worker thread, and a private copy needs no sharing protocol.
@@ -47,71 +47,17 @@ class FrameworkExactScorer final : public ExactScorer {
     logits_ = ExactPackedMatrix::from_kn(model.weights().w_logits.data(), D_, V_);
   }
 
-  int alphabet_size() const override { return V_; }
-  std::string kernel_id() const override { return kExactKernelId; }
-
-  void log_probs(std::span<const uint32_t> symbols, int batch, int length, std::span<float> out) override {
-    if (batch < 0 || length < 0 || symbols.size() != size_t(batch) * size_t(length) ||
-        out.size() != size_t(batch) * size_t(length) * size_t(V_)) {
-      throw_error(ErrorCode::internal, "exact log_probs: {} symbols, {} outputs do not fit batch {} x length {} x {}",
-                  symbols.size(), out.size(), batch, length, V_);
-    }
-    for (int b = 0; b < batch; ++b) {
-      for (int t = 0; t < length; ++t) model_.check_symbol(symbols[size_t(b) * length + t], b, t);
-    }
-    if (batch == 0 || length == 0) return;
-    // Groups of about 8K rows bound the scratch memory; grouping changes no value.
-    const int group = std::max(1, std::min(batch, 8192 / length));
-    for (int b0 = 0; b0 < batch; b0 += group) {
-      const int n = std::min(group, batch - b0);
-      start(n, length, int64_t(n) * length);
-      const uint32_t* x = symbols.data() + size_t(b0) * length;
-      row_seq_.resize(size_t(n) * length);
-      row_pos_.resize(size_t(n) * length);
-      for (int b = 0; b < n; ++b) {
-        for (int t = 0; t < length; ++t) {
-          const size_t r = size_t(b) * length + t;
-          row_seq_[r] = b;
-          row_pos_[r] = t;
-          embed(t == 0 ? 0 : x[r - 1], t, h_.data() + r * D_);  // inputs: targets shifted right, BOS = 0
-        }
-      }
-      forward(int64_t(n) * length, n, out.data() + size_t(b0) * length * V_);
-    }
-  }
-
-  void begin(int batch) override {
-    if (batch < 1) throw_error(ErrorCode::internal, "exact scorer: begin({})", batch);
-    start(batch, 256, batch);
-    row_seq_.resize(size_t(batch));
-    row_pos_.resize(size_t(batch));
-    for (int b = 0; b < batch; ++b) row_seq_[b] = b;
-  }
-
-  void step(std::span<const uint32_t> previous, std::span<float> out) override {
-    if (batch_ == 0) throw_error(ErrorCode::internal, "exact scorer: step() before begin()");
-    if ((pos_ > 0 && previous.size() < size_t(batch_)) || out.size() != size_t(batch_) * V_) {
-      throw_error(ErrorCode::internal, "exact scorer: step() with {} previous symbols and {} outputs for batch {}",
-                  previous.size(), out.size(), batch_);
-    }
-    if (pos_ >= capacity_) grow(2 * capacity_);
-    for (int b = 0; b < batch_; ++b) {
-      const uint32_t x = pos_ == 0 ? 0 : previous[b];
-      if (pos_ > 0) model_.check_symbol(x, b, pos_ - 1);
-      row_pos_[b] = int(pos_);
-      embed(x, pos_, h_.data() + size_t(b) * D_);
-    }
-    forward(batch_, batch_, out.data());
-    ++pos_;
-  }
-
  private:
-  // Empty caches for `batch` sequences of up to `capacity` positions, and buffers for `rows` rows at a time.
-  void start(int batch, int64_t capacity, int64_t rows) {
-    batch_ = batch;
-    capacity_ = capacity;
-    pos_ = 0;
-    const size_t cache = size_t(batch) * H_ * dh_ * capacity;
+  void check_symbol(uint32_t symbol, int sequence, int64_t position) const override {
+    model_.check_symbol(symbol, sequence, position);
+  }
+
+  void embed_input(std::optional<uint32_t> previous, int64_t pos, int64_t row) override {
+    embed(previous.value_or(0), pos, h_.data() + row * D_);  // symbol 0 plays BOS
+  }
+
+  void allocate(int64_t rows) override {
+    const size_t cache = size_t(batch_) * H_ * dh_ * capacity_;
     kt_.assign(size_t(c_.num_layers), std::vector<float>(cache));
     v_.assign(size_t(c_.num_layers), std::vector<float>(cache));
     h_.resize(size_t(rows) * D_);
@@ -121,8 +67,7 @@ class FrameworkExactScorer final : public ExactScorer {
     ff_.resize(size_t(rows) * F_);
   }
 
-  // Doubles the caches of the incremental path, keeping positions 0..pos_-1.
-  void grow(int64_t capacity) {
+  void grow(int64_t capacity) override {
     for (int l = 0; l < c_.num_layers; ++l) {
       std::vector<float> kt(size_t(batch_) * H_ * dh_ * capacity), v(kt.size());
       for (int64_t bh = 0; bh < int64_t(batch_) * H_; ++bh) {
@@ -134,7 +79,6 @@ class FrameworkExactScorer final : public ExactScorer {
       kt_[l] = std::move(kt);
       v_[l] = std::move(v);
     }
-    capacity_ = capacity;
   }
 
   void embed(uint32_t symbol, int64_t pos, float* h) {
@@ -148,9 +92,8 @@ class FrameworkExactScorer final : public ExactScorer {
     for (int i = 0; i < D_; ++i) h[i] = e[i] * embed_scale_ + p[i];
   }
 
-  // Rows 0..R-1 of h_ (row r: sequence row_seq_[r] at position row_pos_[r]; a sequence's rows consecutive, `seqs`
-  // sequences) through the model; writes R rows of log-probabilities to out (threads: exact_for_sequences).
-  void forward(int64_t R, int seqs, float* out) {
+  // Rows 0..R-1 of h_ through the model (threads: exact_for_sequences).
+  void forward(int64_t R, int seqs, float* out) override {
     exact_for_sequences(R, seqs, [&](int64_t r0, int64_t r1) { forward_rows(r0, r1, out + r0 * V_); });
   }
 
@@ -224,11 +167,8 @@ class FrameworkExactScorer final : public ExactScorer {
   const float embed_scale_, attn_scale_;
   std::vector<PackedLayer> layers_;
   ExactPackedMatrix logits_;
-  int batch_ = 0;
-  int64_t capacity_ = 0, pos_ = 0;
   std::vector<float> positions_;               // [positions computed so far, D]
   std::vector<std::vector<float>> kt_, v_;     // per layer: [batch, H, dh, capacity] and [batch, H, capacity, dh]
-  std::vector<int> row_seq_, row_pos_;
   std::vector<float> h_, qkv_, att_, tmp_, ff_;
 };
 

@@ -1,8 +1,6 @@
-// LlamaExactScorer: as in model/framework_exact.cpp, one forward routine serves both paths. It takes R rows, each
-// a (sequence, position) pair whose keys and values up to that position are in the cache: a full pass fills the
-// cache with all T positions of every sequence and runs all B * T rows; a step appends one position per sequence
-// and runs B rows. Every kernel computes a row on its own, in a fixed order, so a row's bits do not depend on the
-// path, the batch or the threads.
+// LlamaExactScorer: the Llama forward pass under CachedExactScorer's driver (one forward routine over rows of
+// (sequence, position) for both the full pass and the step). Every kernel computes a row on its own, in a fixed
+// order, so a row's bits do not depend on the path, the batch or the threads.
 #include "model/llama_exact.hpp"
 
 #include <omp.h>
@@ -10,10 +8,12 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include "engine/exact_kernels.hpp"
 #include "engine/exact_math.hpp"
 #include "engine/half_matmul.hpp"
+#include "model/cached_exact_scorer.hpp"
 #include "model/llama_model.hpp"
 #include "model/llama_rope.hpp"
 #include "util/error.hpp"
@@ -77,10 +77,11 @@ struct ExactLayer {
   ExactLinear q, k, v, o, gate, up, down;
 };
 
-class LlamaExactScorer final : public ExactScorer {
+class LlamaExactScorer final : public CachedExactScorer {
  public:
   LlamaExactScorer(const LlamaModel& model, int top_k)
-      : model_(model), c_(model.weights().config), top_k_(top_k), D_(c_.hidden_size), H_(c_.num_attention_heads),
+      : CachedExactScorer(model.alphabet_size(), /*rows_per_pass=*/4096), model_(model), c_(model.weights().config),
+        top_k_(top_k), D_(c_.hidden_size), H_(c_.num_attention_heads),
         KV_(c_.num_key_value_heads), hd_(c_.head_dim), F_(c_.intermediate_size), A_(model.alphabet_size()),
         eps_(float(c_.rms_norm_eps)), attn_scale_(float(1.0 / std::sqrt(double(c_.head_dim)))),
         inv_freq_(llama_exact_inv_freq(c_.rope, c_.head_dim)) {
@@ -100,68 +101,17 @@ class LlamaExactScorer final : public ExactScorer {
     output_ = ExactPackedMatrix::from_nk(w.output_rows.data(), WeightDType::f32, D_, A_);
   }
 
-  int alphabet_size() const override { return A_; }
-  std::string kernel_id() const override { return kExactKernelId; }
-
-  void log_probs(std::span<const uint32_t> symbols, int batch, int length, std::span<float> out) override {
-    if (batch < 0 || length < 0 || symbols.size() != size_t(batch) * size_t(length) ||
-        out.size() != size_t(batch) * size_t(length) * size_t(A_)) {
-      throw_error(ErrorCode::internal, "exact log_probs: {} symbols, {} outputs do not fit batch {} x length {} x {}",
-                  symbols.size(), out.size(), batch, length, A_);
-    }
-    for (size_t i = 0; i < symbols.size(); ++i) model_.token_of(symbols[i]);  // every symbol must be valid
-    if (batch == 0 || length == 0) return;
-    // Groups of about 4K rows bound the scratch memory; grouping changes no value.
-    const int group = std::max(1, std::min(batch, 4096 / length));
-    for (int b0 = 0; b0 < batch; b0 += group) {
-      const int n = std::min(group, batch - b0);
-      start(n, length, int64_t(n) * length);
-      const uint32_t* x = symbols.data() + size_t(b0) * length;
-      for (int b = 0; b < n; ++b) {
-        for (int t = 0; t < length; ++t) {
-          const size_t r = size_t(b) * length + t;
-          row_seq_[r] = b;
-          row_pos_[r] = t;
-          // Inputs: BOS, then the symbols' tokens shifted right by one.
-          embed(t == 0 ? model_.bos_token() : model_.token_of(x[r - 1]), h_.data() + r * D_);
-        }
-      }
-      forward(int64_t(n) * length, n, out.data() + size_t(b0) * length * A_);
-    }
-  }
-
-  void begin(int batch) override {
-    if (batch < 1) throw_error(ErrorCode::internal, "exact scorer: begin({})", batch);
-    start(batch, 256, batch);
-    for (int b = 0; b < batch; ++b) row_seq_[size_t(b)] = b;
-  }
-
-  void step(std::span<const uint32_t> previous, std::span<float> out) override {
-    if (batch_ == 0) throw_error(ErrorCode::internal, "exact scorer: step() before begin()");
-    if ((pos_ > 0 && previous.size() < size_t(batch_)) || out.size() != size_t(batch_) * A_) {
-      throw_error(ErrorCode::internal, "exact scorer: step() with {} previous symbols and {} outputs for batch {}",
-                  previous.size(), out.size(), batch_);
-    }
-    if (pos_ >= capacity_) grow(2 * capacity_);
-    for (int b = 0; b < batch_; ++b) {
-      row_pos_[size_t(b)] = int(pos_);
-      embed(pos_ == 0 ? model_.bos_token() : model_.token_of(previous[size_t(b)]), h_.data() + size_t(b) * D_);
-    }
-    forward(batch_, batch_, out.data());
-    ++pos_;
-  }
-
  private:
-  // Empty caches for `batch` sequences of up to `capacity` positions, and buffers for `rows` rows at a time.
-  void start(int batch, int64_t capacity, int64_t rows) {
-    batch_ = batch;
-    capacity_ = capacity;
-    pos_ = 0;
-    const size_t cache = size_t(batch) * KV_ * hd_ * capacity;
+  void check_symbol(uint32_t symbol, int sequence, int64_t position) const override { model_.token_of(symbol); }
+
+  void embed_input(std::optional<uint32_t> previous, int64_t pos, int64_t row) override {
+    embed(previous ? model_.token_of(*previous) : model_.bos_token(), h_.data() + row * D_);
+  }
+
+  void allocate(int64_t rows) override {
+    const size_t cache = size_t(batch_) * KV_ * hd_ * capacity_;
     kt_.assign(size_t(c_.num_hidden_layers), std::vector<float>(cache));
     v_.assign(size_t(c_.num_hidden_layers), std::vector<float>(cache));
-    row_seq_.resize(size_t(rows));
-    row_pos_.resize(size_t(rows));
     const size_t r = size_t(rows);
     h_.resize(r * D_);
     x_.resize(r * D_);
@@ -172,11 +122,10 @@ class LlamaExactScorer final : public ExactScorer {
     vv_.resize(r * KV_ * hd_);
     gate_.resize(r * F_);
     up_.resize(r * F_);
-    rope_rows(capacity);
+    rope_rows(capacity_);
   }
 
-  // Doubles the caches of the incremental path, keeping positions 0..pos_-1.
-  void grow(int64_t capacity) {
+  void grow(int64_t capacity) override {
     for (int l = 0; l < c_.num_hidden_layers; ++l) {
       std::vector<float> kt(size_t(batch_) * KV_ * hd_ * capacity), v(kt.size());
       for (int64_t bg = 0; bg < int64_t(batch_) * KV_; ++bg) {
@@ -188,7 +137,6 @@ class LlamaExactScorer final : public ExactScorer {
       kt_[l] = std::move(kt);
       v_[l] = std::move(v);
     }
-    capacity_ = capacity;
     rope_rows(capacity);
   }
 
@@ -221,7 +169,7 @@ class LlamaExactScorer final : public ExactScorer {
 
   // Rows 0..R-1 of h_ (a sequence's rows consecutive, `seqs` sequences) through the model into out (threads:
   // exact_for_sequences).
-  void forward(int64_t R, int seqs, float* out) {
+  void forward(int64_t R, int seqs, float* out) override {
     exact_for_sequences(R, seqs, [&](int64_t r0, int64_t r1) { forward_rows(r0, r1, out + r0 * A_); });
   }
 
@@ -307,11 +255,8 @@ class LlamaExactScorer final : public ExactScorer {
   const std::vector<float> inv_freq_;
   std::vector<ExactLayer> layers_;
   ExactPackedMatrix output_;
-  int batch_ = 0;
-  int64_t capacity_ = 0, pos_ = 0;
   std::vector<float> cos_, sin_;            // [positions, head_dim / 2]
   std::vector<std::vector<float>> kt_, v_;  // per layer: [batch, KV, head_dim, capacity], [batch, KV, capacity, hd]
-  std::vector<int> row_seq_, row_pos_;
   std::vector<float> h_, x_, tmp_, q_, att_, k_, vv_, gate_, up_;
 };
 
