@@ -108,35 +108,51 @@ struct AttentionCase {
   double tolerance;
 };
 
+// Every kernel that runs a case on this card is checked, not only the one an automatic call would pick.
 TEST_F(CudaKernels, CausalAttentionMatchesFloat64) {
   const AttentionCase cases[] = {
-      {DType::bf16, 128, 2, 200, 4, 2, 2e-2},  // tensor cores, GQA, a partial last tile
+      {DType::bf16, 128, 2, 200, 4, 2, 2e-2},  // GQA, a partial last tile
+      {DType::bf16, 128, 1, 300, 8, 2, 2e-2},  // three query blocks, four query heads a key/value head
+      {DType::f16, 128, 2, 129, 2, 2, 4e-3},   // one row past a full tile
       {DType::bf16, 64, 3, 64, 3, 3, 2e-2},    // exactly one tile
       {DType::bf16, 32, 2, 130, 8, 8, 2e-2},   // the framework model's head size
       {DType::f16, 64, 1, 97, 2, 1, 4e-3},
       {DType::bf16, 128, 1, 1, 2, 2, 2e-2},    // a single position
-      {DType::f32, 128, 2, 70, 4, 2, 1e-5},    // the plain kernel
+      {DType::f32, 128, 2, 70, 4, 2, 1e-5},    // the plain kernel only
       {DType::f32, 16, 2, 45, 4, 4, 1e-5},
       {DType::bf16, 16, 1, 33, 2, 2, 2e-2},    // head_dim 16: plain kernel on 16-bit data
   };
   for (const AttentionCase& c : cases) {
-    SCOPED_TRACE(testing::Message() << dtype_name(c.t) << " hd " << c.hd << " B " << c.B << " T " << c.T << " H "
-                                    << c.H << " KV " << c.KV);
     const int stride = (c.H + 2 * c.KV) * c.hd, rows = c.B * c.T, q_dim = c.H * c.hd;
     const std::vector<float> qkv = rounded(random(size_t(rows) * stride, 2.0f), c.t);
+    const std::vector<double> expected = reference_attention(qkv, stride, c.B, c.T, c.H, c.KV, c.hd);
     DeviceBuffer d_qkv = put(qkv, c.t);
-    DeviceBuffer d_out = poisoned(size_t(rows) * q_dim, c.t);
     const size_t ts = dtype_size(c.t);
-    causal_attention(*ctx, d_qkv.get(), d_qkv.as<char>() + q_dim * ts, d_qkv.as<char>() + (q_dim + c.KV * c.hd) * ts,
-                     stride, stride, d_out.get(), q_dim, c.t, c.B, c.T, c.H, c.KV, c.hd,
-                     float(1.0 / std::sqrt(double(c.hd))));
-    ctx->synchronize();
-    const double err = max_abs_diff(get(d_out, c.t, size_t(rows) * q_dim),
-                                    reference_attention(qkv, stride, c.B, c.T, c.H, c.KV, c.hd));
-    EXPECT_LE(err, c.tolerance);
+    for (AttentionKernel kernel : {AttentionKernel::wgmma, AttentionKernel::mma_sync, AttentionKernel::plain}) {
+      SCOPED_TRACE(testing::Message() << attention_kernel_name(kernel) << " " << dtype_name(c.t) << " hd " << c.hd
+                                      << " B " << c.B << " T " << c.T << " H " << c.H << " KV " << c.KV);
+      DeviceBuffer d_out = poisoned(size_t(rows) * q_dim, c.t);
+      try {
+        causal_attention(*ctx, d_qkv.get(), d_qkv.as<char>() + q_dim * ts,
+                         d_qkv.as<char>() + (q_dim + c.KV * c.hd) * ts, stride, stride, d_out.get(), q_dim, c.t, c.B,
+                         c.T, c.H, c.KV, c.hd, float(1.0 / std::sqrt(double(c.hd))), kernel);
+      } catch (const Error& e) {
+        ASSERT_EQ(e.code(), ErrorCode::unsupported) << e.what();
+        continue;  // this kernel does not run this case on this card
+      }
+      ctx->synchronize();
+      EXPECT_LE(max_abs_diff(get(d_out, c.t, size_t(rows) * q_dim), expected), c.tolerance);
+    }
   }
-  EXPECT_TRUE(attention_uses_tensor_cores(DType::bf16, 128, 12288, 12288, 4096));
-  EXPECT_FALSE(attention_uses_tensor_cores(DType::f32, 128, 12288, 12288, 4096));
+}
+
+TEST_F(CudaKernels, AttentionPicksTheFastestKernelThatApplies) {
+  const bool hopper = ctx->facts().cc_major == 9 && ctx->facts().cc_minor == 0;
+  EXPECT_EQ(attention_kernel_for(*ctx, DType::bf16, 128, 12288, 12288, 4096),
+            hopper ? AttentionKernel::wgmma : AttentionKernel::mma_sync);
+  EXPECT_EQ(attention_kernel_for(*ctx, DType::f16, 64, 768, 768, 256), AttentionKernel::mma_sync);
+  EXPECT_EQ(attention_kernel_for(*ctx, DType::f32, 128, 12288, 12288, 4096), AttentionKernel::plain);
+  EXPECT_EQ(attention_kernel_for(*ctx, DType::bf16, 128, 12290, 12290, 4096), AttentionKernel::plain);  // stride
 }
 
 TEST_F(CudaKernels, LinearMatchesFloat64) {

@@ -3,7 +3,10 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 
+#include "engine/cuda/attention_device.cuh"
+#include "engine/cuda/cuda_attention_wgmma.hpp"
 #include "engine/cuda/device_types.cuh"
 #include "util/error.hpp"
 
@@ -90,16 +93,6 @@ constexpr int kRowBlocks = 2;  // 16-row blocks per warp
 constexpr int kFlashWarps = 4, kFlashThreads = 32 * kFlashWarps;
 constexpr int kBlockQ = 16 * kRowBlocks * kFlashWarps, kBlockK = 64;
 
-template <typename T> __device__ __forceinline__ uint32_t pack2(float lo, float hi);
-template <> __device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float lo, float hi) {
-  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<uint32_t*>(&v);
-}
-template <> __device__ __forceinline__ uint32_t pack2<__half>(float lo, float hi) {
-  __half2 v = __floats2half2_rn(lo, hi);
-  return *reinterpret_cast<uint32_t*>(&v);
-}
-
 template <typename T> __device__ __forceinline__ void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
                                                               uint32_t b1);
 template <> __device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&d)[4], const uint32_t (&a)[4],
@@ -117,10 +110,6 @@ template <> __device__ __forceinline__ void mma16816<__half>(float (&d)[4], cons
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-__device__ __forceinline__ uint32_t shared_address(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-
 // Four 8x8 16-bit matrices from shared memory: lane i gives the address of row i % 8 of matrix i / 8. Plain, lane
 // t receives row t/4, columns 2 (t % 4) + {0, 1}; transposed, column t/4, rows 2 (t % 4) + {0, 1}.
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* row_address) {
@@ -132,23 +121,6 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(shared_address(row_address)));
-}
-
-// 16 bytes global -> shared without passing through registers; zero-filled when !valid (no bytes are read).
-__device__ __forceinline__ void copy16_async(void* dst, const void* src, bool valid) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address(dst)), "l"(src),
-               "r"(valid ? 16 : 0));
-}
-__device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_group;\n" ::); }
-// Waits until at most one group of copies (the most recent) is still in flight.
-__device__ __forceinline__ void wait_all_but_last_copies() { asm volatile("cp.async.wait_group 1;\n" ::); }
-
-// 2^x on the special-function unit (flushing denormals), one instruction: the softmax's exponentials are a large
-// share of the kernel's non-matrix work.
-__device__ __forceinline__ float fast_exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
 }
 
 template <int HD>
@@ -350,28 +322,72 @@ void launch_flash(Context& ctx, const void* q, const void* k, const void* v, int
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-}  // namespace
-
-bool attention_uses_tensor_cores(DType t, int hd, int q_stride, int kv_stride, int out_stride) {
+bool mma_sync_applies(DType t, int hd, int q_stride, int kv_stride, int out_stride) {
   return t != DType::f32 && (hd == 32 || hd == 64 || hd == 128) && q_stride % 8 == 0 && kv_stride % 8 == 0 &&
          out_stride % 2 == 0;
 }
 
+bool applies(AttentionKernel kernel, const Context& ctx, DType t, int hd, int q_stride, int kv_stride,
+             int out_stride) {
+  switch (kernel) {
+    case AttentionKernel::wgmma:
+      return hd == 128 && wgmma_attention_available(ctx) && mma_sync_applies(t, hd, q_stride, kv_stride, out_stride);
+    case AttentionKernel::mma_sync: return mma_sync_applies(t, hd, q_stride, kv_stride, out_stride);
+    case AttentionKernel::plain: return hd <= kMaxHeadDim;
+    case AttentionKernel::automatic: return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+const char* attention_kernel_name(AttentionKernel k) {
+  switch (k) {
+    case AttentionKernel::automatic: return "automatic";
+    case AttentionKernel::wgmma: return "wgmma";
+    case AttentionKernel::mma_sync: return "mma.sync";
+    case AttentionKernel::plain: return "plain";
+  }
+  return "?";
+}
+
+AttentionKernel attention_kernel_for(const Context& ctx, DType t, int hd, int q_stride, int kv_stride,
+                                     int out_stride) {
+  for (AttentionKernel k : {AttentionKernel::wgmma, AttentionKernel::mma_sync})
+    if (applies(k, ctx, t, hd, q_stride, kv_stride, out_stride)) return k;
+  return AttentionKernel::plain;
+}
+
 void causal_attention(Context& ctx, const void* q, const void* k, const void* v, int q_stride, int kv_stride,
                       void* out, int out_stride, DType t, int batch, int T_len, int heads, int kv_heads, int hd,
-                      float scale) {
+                      float scale, AttentionKernel kernel) {
   if (batch == 0 || T_len == 0) return;
   if (heads % kv_heads != 0 || hd > kMaxHeadDim || batch > 65535)
     throw_error(ErrorCode::unsupported, "GPU attention: {} heads over {} key/value heads of dimension {}, batch {}",
                 heads, kv_heads, hd, batch);
   const int group = heads / kv_heads;
-  if (attention_uses_tensor_cores(t, hd, q_stride, kv_stride, out_stride) && aligned16(q) && aligned16(k) &&
-      aligned16(v) && aligned16(out)) {
+  const bool aligned = aligned16(q) && aligned16(k) && aligned16(v) && aligned16(out);
+  if (kernel == AttentionKernel::automatic)
+    kernel = aligned ? attention_kernel_for(ctx, t, hd, q_stride, kv_stride, out_stride) : AttentionKernel::plain;
+  else if (!applies(kernel, ctx, t, hd, q_stride, kv_stride, out_stride) ||
+           (kernel != AttentionKernel::plain && !aligned))
+    throw_error(ErrorCode::unsupported, "GPU attention: the {} kernel does not run {} with head_dim {} on {}",
+                attention_kernel_name(kernel), dtype_name(t), hd, ctx.description());
+
+  if (kernel == AttentionKernel::wgmma) {
+    wgmma_attention(ctx, q, k, v, q_stride, kv_stride, out, out_stride, t, batch, T_len, heads, group, scale);
+    return;
+  }
+  if (kernel == AttentionKernel::mma_sync) {
     auto run = [&](auto tag) {
       using T = decltype(tag);
-      if (hd == 32) launch_flash<T, 32>(ctx, q, k, v, q_stride, kv_stride, out, out_stride, batch, T_len, heads, group, scale);
-      if (hd == 64) launch_flash<T, 64>(ctx, q, k, v, q_stride, kv_stride, out, out_stride, batch, T_len, heads, group, scale);
-      if (hd == 128) launch_flash<T, 128>(ctx, q, k, v, q_stride, kv_stride, out, out_stride, batch, T_len, heads, group, scale);
+      auto flash = [&](auto head_dim) {
+        launch_flash<T, decltype(head_dim)::value>(ctx, q, k, v, q_stride, kv_stride, out, out_stride, batch, T_len,
+                                                   heads, group, scale);
+      };
+      if (hd == 32) flash(std::integral_constant<int, 32>{});
+      if (hd == 64) flash(std::integral_constant<int, 64>{});
+      if (hd == 128) flash(std::integral_constant<int, 128>{});
     };
     if (t == DType::bf16) run(__nv_bfloat16{});
     else run(__half{});
