@@ -114,6 +114,7 @@ TEST_F(CudaKernels, CausalAttentionMatchesFloat64) {
       {DType::bf16, 128, 2, 200, 4, 2, 2e-2},  // GQA, a partial last tile
       {DType::bf16, 128, 1, 300, 8, 2, 2e-2},  // three query blocks, four query heads a key/value head
       {DType::f16, 128, 2, 129, 2, 2, 4e-3},   // one row past a full tile
+      {DType::bf16, 128, 2, 300, 32, 8, 2e-2}, // 192 query blocks, more than a card has multiprocessors
       {DType::bf16, 64, 3, 64, 3, 3, 2e-2},    // exactly one tile
       {DType::bf16, 32, 2, 130, 8, 8, 2e-2},   // the framework model's head size
       {DType::f16, 64, 1, 97, 2, 1, 4e-3},

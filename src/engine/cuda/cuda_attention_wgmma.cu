@@ -2,8 +2,8 @@
 // tensor memory accelerator (TMA). A block takes 128 queries of one (sequence, head); two warpgroups own 64 query
 // rows each. S = Q K^T reads Q and K straight from shared memory, P stays in registers as the A operand of
 // O += P V, and V is read transposed by the instruction itself. Q, and K and V tiles of 128 keys, arrive by TMA in
-// three stages, each guarded by "full" and "empty" mbarriers (K and V apart: a K tile is done with a tile before
-// its V). One thread of the trailing warpgroup issues the copies two tiles ahead, at points where the stage it
+// three stages, each guarded by "full" and "empty" mbarriers (K and V apart: a tile's K is free a step before its
+// V). One thread of the trailing warpgroup issues the copies two tiles ahead, at points where the stage it
 // refills is already free, so no thread ever waits for a copy slot and no register-hungry producer is needed.
 // Two overlaps keep the tensor cores busy through the softmax: within a warpgroup, tile j's scores and tile j-1's
 // P V product are issued together and tile j's softmax runs while the product does; between the warpgroups, a
@@ -166,7 +166,9 @@ wgmma_attention_kernel(const __grid_constant__ CUtensorMap q_map, const __grid_c
   const int tiles = (min(q0 + kBlockQ, T_len) - 1) / kBlockK + 1;
   const bool issuer = threadIdx.x == 128;  // warpgroup 1, which takes its turns after warpgroup 0
 
-  if (threadIdx.x == 0) {
+  if (issuer) {
+    for (const CUtensorMap* map : {&q_map, &k_map, &v_map})
+      asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(map)) : "memory");
     barrier_init(q_full, 1);
     for (int s = 0; s < kStages; ++s) {
       barrier_init(k_full(s), 1);
@@ -176,7 +178,6 @@ wgmma_attention_kernel(const __grid_constant__ CUtensorMap q_map, const __grid_c
     }
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");  // visible to the TMA unit
   }
-  __syncthreads();
 
   // Copies K or V tile `tile` (map and shared memory) into its stage once the tile kStages earlier has left it
   // (`empty`); `full` completes when the bytes have landed. Rows past the sequence's end are the next sequence's
@@ -195,12 +196,13 @@ wgmma_attention_kernel(const __grid_constant__ CUtensorMap q_map, const __grid_c
     const int stage = tile % kStages;
     load(v_map, v_tile(stage), v_full(stage), v_empty(stage), tile);
   };
-  if (issuer) {
+  if (issuer) {  // the first copies go out before the other threads even see the barriers
     barrier_arrive_expecting(q_full, kQBytes);
     for (int half = 0; half < 2; ++half)
       tma_load(q_tile + half * (kQBytes / 2), q_map, h * kHeadDim + half * kHalfColumns, seq_row0 + q0, q_full);
     for (int tile = 0; tile < min(tiles, 2); ++tile) load_k(tile), load_v(tile);
   }
+  __syncthreads();
 
   const int wg = threadIdx.x / 128, warp = (threadIdx.x / 32) % 4, lane = threadIdx.x % 32;
   const int wg_row0 = q0 + 64 * wg;
