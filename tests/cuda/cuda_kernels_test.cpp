@@ -95,7 +95,8 @@ std::vector<double> reference_attention(const std::vector<float>& qkv, int strid
         for (double& x : w) sum += (x = std::exp(x - top));
         for (int d = 0; d < hd; ++d) {
           double acc = 0;
-          for (int s = 0; s <= t; ++s) acc += w[s] * qkv[(size_t(b) * T + s) * stride + size_t(H + KV + h / group) * hd + d];
+          for (int s = 0; s <= t; ++s)
+            acc += w[s] * qkv[(size_t(b) * T + s) * stride + size_t(H + KV + h / group) * hd + d];
           out[((size_t(b) * T + t) * H + h) * hd + d] = acc / sum;
         }
       }

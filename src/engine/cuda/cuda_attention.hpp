@@ -15,7 +15,7 @@ enum class AttentionKernel { automatic, wgmma, mma_sync, plain };
 // For `batch` sequences of T rows each (row = b * T + t): out[row, h*hd .. +hd] = softmax over s <= t of
 // (q[row, h] . k[b*T + s, h / group] * scale) applied to v. q, k, v and out are row-major with the given row
 // strides (in elements) and hold `t`; head h of q starts at column h*hd, key/value head g at column g*hd.
-// `kernel` picks one of the kernels below (tests and benchmarks do); automatic takes the first that applies.
+// `kernel` picks one of the kernels above (tests and benchmarks do); automatic takes the first that applies.
 void causal_attention(Context& ctx, const void* q, const void* k, const void* v, int q_stride, int kv_stride,
                       void* out, int out_stride, DType t, int batch, int T, int heads, int kv_heads, int hd,
                       float scale, AttentionKernel kernel = AttentionKernel::automatic);

@@ -371,8 +371,9 @@ CUtensorMap tile_map(const void* base, DType t, int columns, size_t rows, int st
   const cuuint64_t strides[1] = {cuuint64_t(stride) * 2};
   const cuuint32_t box[2] = {kHalfColumns, kBlockK};
   const cuuint32_t element_strides[2] = {1, 1};
-  const CUresult r = encode(&map, t == DType::bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
-                            2, const_cast<void*>(base), dims, strides, box, element_strides,
+  const CUtensorMapDataType type =
+      t == DType::bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  const CUresult r = encode(&map, type, 2, const_cast<void*>(base), dims, strides, box, element_strides,
                             CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                             CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS)
@@ -382,12 +383,11 @@ CUtensorMap tile_map(const void* base, DType t, int columns, size_t rows, int st
 }
 
 template <typename T>
-void launch(Context& ctx, const void* q, const void* k, const void* v, int q_stride, int kv_stride, void* out,
+void launch(Context& ctx, DType t, const void* q, const void* k, const void* v, int q_stride, int kv_stride, void* out,
             int out_stride, int batch, int T_len, int heads, int group, float scale) {
   static const cudaError_t raised =  // over 48 KiB of dynamic shared memory must be asked for, once per kernel
       cudaFuncSetAttribute(wgmma_attention_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSharedBytes);
   if (raised != cudaSuccess) ctx.check_launch("wgmma attention: raising the shared-memory limit");
-  const DType t = sizeof(T) == 2 && std::is_same_v<T, __nv_bfloat16> ? DType::bf16 : DType::f16;
   const size_t rows = size_t(batch) * T_len;
   const int kv_heads = heads / group;
   const CUtensorMap q_map = tile_map(q, t, heads * kHeadDim, rows, q_stride);
@@ -410,7 +410,7 @@ void wgmma_attention(Context& ctx, const void* q, const void* k, const void* v, 
   if (size_t(batch) * T_len + kBlockK > size_t(INT32_MAX))
     throw_error(ErrorCode::unsupported, "wgmma attention: {} x {} rows", batch, T_len);
   auto run = [&](auto tag) {
-    launch<decltype(tag)>(ctx, q, k, v, q_stride, kv_stride, out, out_stride, batch, T_len, heads, group, scale);
+    launch<decltype(tag)>(ctx, t, q, k, v, q_stride, kv_stride, out, out_stride, batch, T_len, heads, group, scale);
   };
   if (t == DType::bf16) run(__nv_bfloat16{});
   else run(__half{});
