@@ -71,12 +71,12 @@ __device__ __forceinline__ void barrier_wait(uint32_t bar, int parity) {
 // A box of `map` at (column, row) into shared memory; completion is counted on `bar` in bytes.
 __device__ __forceinline__ void tma_load(uint32_t dst, const CUtensorMap& map, int column, int row, uint32_t bar) {
   asm volatile(
-      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(
-          dst),
-      "l"(reinterpret_cast<uint64_t>(&map)), "r"(column), "r"(row), "r"(bar)
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
+      :
+      : "r"(dst), "l"(reinterpret_cast<uint64_t>(&map)), "r"(column), "r"(row), "r"(bar)
       : "memory");
 }
-// Named barriers 1 and 2 pass the turn between the consumer warpgroups (0 is __syncthreads').
+// Named barriers 1 and 2 pass the turn between the two warpgroups (0 is __syncthreads').
 __device__ __forceinline__ void named_sync(int id) {
   asm volatile("bar.sync %0, %1;\n" ::"r"(id), "n"(kThreads) : "memory");
 }
