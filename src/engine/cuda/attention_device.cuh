@@ -1,5 +1,5 @@
 // Device helpers shared by the tensor-core attention kernels (mma.sync and wgmma): 16-bit pair packing, shared
-// memory addresses, asynchronous global-to-shared copies and the fast base-2 exponential.
+// memory addresses and the fast base-2 exponential.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -22,17 +22,6 @@ template <> __device__ __forceinline__ uint32_t pack2<__half>(float lo, float hi
 __device__ __forceinline__ uint32_t shared_address(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
-
-// 16 bytes global -> shared without passing through registers; zero-filled when !valid (no bytes are read).
-__device__ __forceinline__ void copy16_async(uint32_t dst_shared, const void* src, bool valid) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst_shared), "l"(src), "r"(valid ? 16 : 0));
-}
-__device__ __forceinline__ void copy16_async(void* dst, const void* src, bool valid) {
-  copy16_async(shared_address(dst), src, valid);
-}
-__device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_group;\n" ::); }
-// Waits until at most one group of copies (the most recent) is still in flight.
-__device__ __forceinline__ void wait_all_but_last_copies() { asm volatile("cp.async.wait_group 1;\n" ::); }
 
 // 2^x on the special-function unit (flushing denormals), one instruction: the softmax's exponentials are a large
 // share of the kernels' non-matrix work.

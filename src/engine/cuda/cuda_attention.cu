@@ -123,6 +123,15 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
                : "r"(shared_address(row_address)));
 }
 
+// 16 bytes global -> shared without passing through registers; zero-filled when !valid (no bytes are read).
+__device__ __forceinline__ void copy16_async(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address(dst)), "l"(src),
+               "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_group;\n" ::); }
+// Waits until at most one group of copies (the most recent) is still in flight.
+__device__ __forceinline__ void wait_all_but_last_copies() { asm volatile("cp.async.wait_group 1;\n" ::); }
+
 template <int HD>
 constexpr int flash_shared_bytes() {
   return (kBlockQ + 2 /*stages*/ * 2 /*K, V*/ * kBlockK) * (HD + 8) * 2 /*bytes*/;

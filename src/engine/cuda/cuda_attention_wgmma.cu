@@ -228,6 +228,7 @@ wgmma_attention_kernel(const __grid_constant__ CUtensorMap q_map, const __grid_c
     for (int kk = 0; kk < kBlockK / 16; ++kk)
       mma_rs<T>(o, &p[4 * kk], descriptor(v_tile(stage) + kk * 16 * 128, kKVBytes / 2, 1024));
   };
+  auto wait_values = [&](int tile) { barrier_wait(v_full(tile % kStages), (tile / kStages) & 1); };
   auto release = [&](uint32_t empty_barrier) {
     if (lane == 0) barrier_arrive(empty_barrier);
   };
@@ -251,7 +252,7 @@ wgmma_attention_kernel(const __grid_constant__ CUtensorMap q_map, const __grid_c
     // K two tiles ahead: its stage held tile - 1, whose scores both warpgroups have (this one trails).
     if (issuer && tile + 2 < tiles) load_k(tile + 2);
     barrier_wait(k_full(stage), parity);
-    if (tile > 0) barrier_wait(v_full((tile - 1) % kStages), ((tile - 1) / kStages) & 1);
+    if (tile > 0) wait_values(tile - 1);
     float s[64];
     take_turn();
     wgmma_fence();
@@ -316,7 +317,7 @@ wgmma_attention_kernel(const __grid_constant__ CUtensorMap q_map, const __grid_c
 #pragma unroll
     for (int i = 0; i < kBlockK / 4; ++i) p[i] = pack2<T>(s[2 * i], s[2 * i + 1]);
   }
-  barrier_wait(v_full((tiles - 1) % kStages), ((tiles - 1) / kStages) & 1);
+  wait_values(tiles - 1);
   take_turn();
   wgmma_fence();
   issue_values(p, (tiles - 1) % kStages);
