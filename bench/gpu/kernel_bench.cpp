@@ -2,11 +2,15 @@
 // - each attention kernel on 32 heads of 128 over `positions` tokens, q|k|v rows of 12288 bf16 as the fused
 //   projection leaves them; TFLOP/s of causal attention count 4 hd operations per unmasked score (q.k and p v);
 // - the four linear layers at `batch` x `positions` rows, through lmac's linear() and through every algorithm
-//   cuBLASLt's heuristic offers for the same product (does a better one than cuBLAS's default exist?).
-// Usage: lmac_kernel_bench [batch=16] [repeats=10] [positions=2048]
+//   cuBLASLt's heuristic offers for the same product (does a better one than cuBLAS's default exist?); o and down
+//   accumulate into a bf16 residual as the pass does.
+// With hot_ms > 0 every measurement runs for at least that long after as long a heat-up with the same call, so the
+// card is at its sustained clock and power limit, as in a long pass; short runs measure boost clocks.
+// Usage: lmac_kernel_bench [batch=16] [repeats=10] [positions=2048] [hot_ms=0]
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,14 +28,27 @@ namespace {
 
 using namespace lmac::cuda;
 
-// Milliseconds a call of f takes, averaged over `repeats` after one warm-up call.
+double hot_ms = 0;  // see the usage above
+
+double elapsed_ms(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Milliseconds a call of f takes, averaged over `repeats` (or over hot_ms) after a warm-up (a call, or hot_ms).
 double time_ms(Context& ctx, int repeats, const std::function<void()>& f) {
+  auto start = std::chrono::steady_clock::now();
   f();
   ctx.synchronize();
-  const auto start = std::chrono::steady_clock::now();
+  if (hot_ms > 0) {
+    const double one = elapsed_ms(start);
+    repeats = std::max(repeats, int(hot_ms / one) + 1);
+    for (int i = 0; i < repeats; ++i) f();
+    ctx.synchronize();
+  }
+  start = std::chrono::steady_clock::now();
   for (int i = 0; i < repeats; ++i) f();
   ctx.synchronize();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / repeats;
+  return elapsed_ms(start) / repeats;
 }
 
 DeviceBuffer random_bf16(Context& ctx, size_t n, const char* what) {
@@ -68,17 +85,16 @@ void check(cublasStatus_t s, const char* what) {
 }
 
 // y[M, N] (+)= x[M, K] w[N, K]^T as lmac's linear() computes it, then as each cuBLASLt heuristic algorithm does.
-void linear_layer(Context& ctx, cublasLtHandle_t lt, const char* name, int M, int N, int K, bool f32_accumulate,
+void linear_layer(Context& ctx, cublasLtHandle_t lt, const char* name, int M, int N, int K, bool accumulate,
                   int repeats) {
   DeviceBuffer x = random_bf16(ctx, size_t(M) * K, "x"), w = random_bf16(ctx, size_t(N) * K, "w");
-  const DType yt = f32_accumulate ? DType::f32 : DType::bf16;
-  DeviceBuffer y(ctx, size_t(M) * N * dtype_size(yt), "y");
+  DeviceBuffer y(ctx, size_t(M) * N * 2, "y");
   cudaMemset(y.get(), 0, y.bytes());
   const double flops = 2.0 * M * N * K;
   const double ms = time_ms(
-      ctx, repeats, [&] { linear(ctx, x.get(), w.get(), DType::bf16, y.get(), yt, M, N, K, f32_accumulate); });
-  std::printf("%-8s %6d x %5d x %5d -> %s: linear() %7.3f ms %6.1f TFLOP/s; cuBLASLt algorithms:", name, M, N, K,
-              dtype_name(yt), ms, flops / ms / 1e9);
+      ctx, repeats, [&] { linear(ctx, x.get(), w.get(), DType::bf16, y.get(), DType::bf16, M, N, K, accumulate); });
+  std::printf("%-8s %6d x %5d x %5d %s: linear() %7.3f ms %6.1f TFLOP/s; cuBLASLt algorithms:", name, M, N, K,
+              accumulate ? "+=" : "= ", ms, flops / ms / 1e9);
 
   cublasLtMatmulDesc_t op;
   check(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
@@ -88,7 +104,7 @@ void linear_layer(Context& ctx, cublasLtHandle_t lt, const char* name, int M, in
   cublasLtMatrixLayout_t a, b, c;
   check(cublasLtMatrixLayoutCreate(&a, CUDA_R_16BF, K, N, K), "layout");
   check(cublasLtMatrixLayoutCreate(&b, CUDA_R_16BF, K, M, K), "layout");
-  check(cublasLtMatrixLayoutCreate(&c, f32_accumulate ? CUDA_R_32F : CUDA_R_16BF, N, M, N), "layout");
+  check(cublasLtMatrixLayoutCreate(&c, CUDA_R_16BF, N, M, N), "layout");
   cublasLtMatmulPreference_t pref;
   check(cublasLtMatmulPreferenceCreate(&pref), "preference");
   size_t workspace_bytes = size_t(32) << 20;
@@ -98,15 +114,27 @@ void linear_layer(Context& ctx, cublasLtHandle_t lt, const char* name, int M, in
   cublasLtMatmulHeuristicResult_t found[12];
   int n = 0;
   check(cublasLtMatmulAlgoGetHeuristic(lt, op, a, b, c, c, pref, 12, found, &n), "heuristic");
-  const float alpha = 1.0f, beta = f32_accumulate ? 1.0f : 0.0f;
+  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
   for (int i = 0; i < n; ++i) {
     const double t = time_ms(ctx, repeats, [&] {
       cublasLtMatmul(lt, op, &alpha, w.get(), a, x.get(), b, &beta, y.get(), c, y.get(), c, &found[i].algo,
                      workspace.get(), workspace_bytes, static_cast<cudaStream_t>(ctx.stream()));
     });
-    std::printf(" %.1f", flops / t / 1e9);
+    // The algorithm's configuration: id, tile, stages, cluster shape, CTA swizzling, custom option (cublasLt.h).
+    int config[6] = {};
+    const cublasLtMatmulAlgoConfigAttributes_t fields[6] = {
+        CUBLASLT_ALGO_CONFIG_ID, CUBLASLT_ALGO_CONFIG_TILE_ID, CUBLASLT_ALGO_CONFIG_STAGES_ID,
+        CUBLASLT_ALGO_CONFIG_CLUSTER_SHAPE_ID, CUBLASLT_ALGO_CONFIG_CTA_SWIZZLING, CUBLASLT_ALGO_CONFIG_CUSTOM_OPTION};
+    for (int f = 0; f < 6; ++f) {
+      size_t written = 0;
+      cublasLtMatmulAlgoConfigGetAttribute(&found[i].algo, fields[f], &config[f], sizeof(int), &written);
+    }
+    std::printf(" %.1f[%d/t%d/s%d/c%d/w%d/o%d]", flops / t / 1e9, config[0], config[1], config[2], config[3],
+                config[4], config[5]);
   }
-  std::printf(" TFLOP/s\n");
+  const double again = time_ms(
+      ctx, repeats, [&] { linear(ctx, x.get(), w.get(), DType::bf16, y.get(), DType::bf16, M, N, K, accumulate); });
+  std::printf(" TFLOP/s; linear() again %6.1f\n", flops / again / 1e9);
   cublasLtMatmulPreferenceDestroy(pref);
   cublasLtMatrixLayoutDestroy(a), cublasLtMatrixLayoutDestroy(b), cublasLtMatrixLayoutDestroy(c);
   cublasLtMatmulDescDestroy(op);
@@ -117,6 +145,7 @@ void linear_layer(Context& ctx, cublasLtHandle_t lt, const char* name, int M, in
 int main(int argc, char** argv) {
   const int B = argc > 1 ? std::atoi(argv[1]) : 16, repeats = argc > 2 ? std::atoi(argv[2]) : 10;
   const int T = argc > 3 ? std::atoi(argv[3]) : 2048;
+  hot_ms = argc > 4 ? std::atof(argv[4]) : 0.0;
   try {
     Context ctx(0);
     std::printf("%s\n", ctx.description().c_str());

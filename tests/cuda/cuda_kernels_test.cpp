@@ -178,6 +178,19 @@ TEST_F(CudaKernels, LinearMatchesFloat64) {
       EXPECT_LE(max_abs_diff(get(dy, DType::f32, size_t(M) * N), ref), 1e-4);
     }
   }
+  // Accumulating into a bf16 residual stream (the Llama pass in bf16): f32 sums, one rounding at the store.
+  const DType t = DType::bf16;
+  const std::vector<float> x = rounded(random(size_t(M) * K), t), w = rounded(random(size_t(N) * K), t);
+  const std::vector<float> y0 = rounded(random(size_t(M) * N, 4.0f), t);
+  DeviceBuffer dx = put(x, t), dw = put(w, t), dy = put(y0, t);
+  linear(*ctx, dx.get(), dw.get(), t, dy.get(), t, M, N, K, /*accumulate=*/true);
+  const std::vector<float> got = get(dy, t, size_t(M) * N);
+  for (int m = 0; m < M; ++m)
+    for (int n = 0; n < N; ++n) {
+      double want = y0[size_t(m) * N + n];
+      for (int k = 0; k < K; ++k) want += double(x[size_t(m) * K + k]) * w[size_t(n) * K + k];
+      ASSERT_NEAR(got[size_t(m) * N + n], want, std::fabs(want) / 200 + 1e-4) << "row " << m << " column " << n;
+    }
 }
 
 struct RowShape {
@@ -199,7 +212,7 @@ TEST_P(CudaRowKernels, MatchFloat64) {
   {
     const std::vector<float> x = random(size_t(rows) * D, 3.0f), w = random(D);
     DeviceBuffer dx = put(x, DType::f32), dw = put(w, DType::f32), out = poisoned(x.size(), DType::f32);
-    rms_norm(*ctx, dx.as<float>(), dw.as<float>(), 1e-5f, out.get(), DType::f32, rows, D);
+    rms_norm(*ctx, dx.get(), DType::f32, dw.as<float>(), 1e-5f, out.get(), DType::f32, rows, D);
     std::vector<double> ref(x.size());
     for (int r = 0; r < rows; ++r) {
       double ss = 0;
@@ -208,6 +221,23 @@ TEST_P(CudaRowKernels, MatchFloat64) {
       for (int i = 0; i < D; ++i) ref[size_t(r) * D + i] = w[i] * x[size_t(r) * D + i] * s;
     }
     EXPECT_LE(max_abs_diff(get(out, DType::f32, x.size()), ref), 1e-5);
+  }
+  // RMSNorm of a bf16 residual stream into bf16 (the Llama pass in bf16): sums in f32, one rounding at the store.
+  {
+    const std::vector<float> x = random(size_t(rows) * D, 3.0f), w = random(D);
+    DeviceBuffer dx = put(x, DType::bf16), dw = put(w, DType::f32), out = poisoned(x.size(), DType::bf16);
+    rms_norm(*ctx, dx.get(), DType::bf16, dw.as<float>(), 1e-5f, out.get(), DType::bf16, rows, D);
+    const std::vector<float> xb = get(dx, DType::bf16, x.size());
+    const std::vector<float> got = get(out, DType::bf16, x.size());
+    for (int r = 0; r < rows; ++r) {
+      double ss = 0;
+      for (int i = 0; i < D; ++i) ss += double(xb[size_t(r) * D + i]) * xb[size_t(r) * D + i];
+      const double s = 1.0 / std::sqrt(ss / D + 1e-5);
+      for (int i = 0; i < D; ++i) {
+        const double want = w[i] * xb[size_t(r) * D + i] * s;
+        ASSERT_NEAR(got[size_t(r) * D + i], want, std::abs(want) / 128 + 1e-6) << "row " << r << " column " << i;
+      }
+    }
   }
   // LayerNorm of (x + bias) + residual, f32 and bf16 outputs.
   {

@@ -106,12 +106,19 @@ __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_grou
 template <int N> __device__ __forceinline__ void wgmma_wait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 }
-// After the wait: the accumulators are final only now, so no read of them may move above this point.
+// Pins every accumulator register at this point. After a wait the values are final only now, so no read may move
+// above it; before a fence no write (O's rescaling) may sink below it into the matrix instructions' window, which
+// makes ptxas serialise them (warnings C7514/C7519).
 __device__ __forceinline__ void settle(float (&d)[64]) {
 #pragma unroll
   for (int i = 0; i < 64; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
 
+// The same for the registers of P, the A operand of O += P V.
+template <int N> __device__ __forceinline__ void pin(uint32_t (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+r"(r[i])::"memory");
+}
 // d (64 x 128, f32) (+)= A (64 x 16, K-major in shared memory) * B (16 x 128, K-major in shared memory).
 template <typename T> __device__ __forceinline__ void mma_ss(float (&d)[64], uint64_t a, uint64_t b, int accumulate);
 // d (64 x 128, f32) += A (64 x 16 in registers) * B (16 x 128, N-major in shared memory).
@@ -247,33 +254,12 @@ wgmma_attention_kernel(const __grid_constant__ CUtensorMap q_map, const __grid_c
   uint32_t p[kBlockK / 4];  // P of the previous tile, the A operand of its O += P V
   barrier_wait(q_full, 0);
 
-  for (int tile = 0; tile < tiles; ++tile) {
-    const int stage = tile % kStages, parity = (tile / kStages) & 1;
-    // K two tiles ahead: its stage held tile - 1, whose scores both warpgroups have (this one trails).
-    if (issuer && tile + 2 < tiles) load_k(tile + 2);
-    barrier_wait(k_full(stage), parity);
-    if (tile > 0) wait_values(tile - 1);
-    float s[64];
-    take_turn();
-    wgmma_fence();
-    issue_scores(s, stage);
-    wgmma_commit();
-    if (tile > 0) {
-      issue_values(p, (tile - 1) % kStages);
-      wgmma_commit();
-    }
-    pass_turn(false);
-    if (tile > 0) wgmma_wait<1>();  // the scores are in; the product may still run
-    else wgmma_wait<0>();
-    settle(s);
-    release(k_empty(stage));
-
-    // Online softmax in base 2, as in the mma.sync kernel: p = 2^(s * scale_log2 - m), the causal mask on
-    // diagonal tiles only; the four lanes that share a row differ in their two lowest bits. O's rescaling waits
-    // for the product in flight.
+  // Online softmax of tile `tile`'s scores in base 2, as in the mma.sync kernel: p = 2^(s * scale_log2 - m), the
+  // causal mask on diagonal tiles only; the four lanes that share a row differ in their two lowest bits. Returns
+  // the factors O's rows must be rescaled by (applied once the product in flight has finished).
+  auto softmax = [&](float (&s)[64], int tile, float (&corr)[2]) {
     const int kv0 = tile * kBlockK;
     const bool diagonal = kv0 + kBlockK - 1 > wg_row0;
-    float corr[2];
 #pragma unroll
     for (int hi = 0; hi < 2; ++hi) {
       const int row = row0 + 8 * hi;
@@ -304,9 +290,56 @@ wgmma_attention_kernel(const __grid_constant__ CUtensorMap q_map, const __grid_c
         }
       l[hi] = l[hi] * corr[hi] + sum;  // per-lane partial sums; the row's four lanes combine at the end
     }
+  };
+  auto keep_p = [&](const float (&s)[64]) {
+#pragma unroll
+    for (int i = 0; i < kBlockK / 4; ++i) p[i] = pack2<T>(s[2 * i], s[2 * i + 1]);
+  };
+
+  // Tile 0: its scores alone (no product is in flight yet).
+  {
+    if (issuer && 2 < tiles) load_k(2);
+    barrier_wait(k_full(0), 0);
+    float s[64];
+    take_turn();
+    wgmma_fence();
+    issue_scores(s, 0);
+    wgmma_commit();
+    pass_turn(false);
+    wgmma_wait<0>();
+    settle(s);
+    release(k_empty(0));
+    float corr[2];
+    softmax(s, 0, corr);
+    if (issuer && 2 < tiles) load_v(2);
+    keep_p(s);
+  }
+  // Tiles 1 on: tile j's scores issued together with tile j-1's product, with no branch between the matrix
+  // instructions and their wait (ptxas serialises wgmma across a divergent path, warning C7520).
+  for (int tile = 1; tile < tiles; ++tile) {
+    const int stage = tile % kStages, parity = (tile / kStages) & 1;
+    // K two tiles ahead: its stage held tile - 1, whose scores both warpgroups have (this one trails).
+    if (issuer && tile + 2 < tiles) load_k(tile + 2);
+    barrier_wait(k_full(stage), parity);
+    wait_values(tile - 1);
+    float s[64];
+    take_turn();
+    settle(o);  // O's rescaling and P are complete before the fence, not sunk past it by the compiler
+    pin(p);
+    wgmma_fence();
+    issue_scores(s, stage);
+    wgmma_commit();
+    issue_values(p, (tile - 1) % kStages);
+    wgmma_commit();
+    pass_turn(false);
+    wgmma_wait<1>();  // the scores are in; the product may still run
+    settle(s);
+    release(k_empty(stage));
+    float corr[2];
+    softmax(s, tile, corr);
     wgmma_wait<0>();
     settle(o);
-    if (tile > 0) release(v_empty((tile - 1) % kStages));
+    release(v_empty((tile - 1) % kStages));
     // V two tiles ahead: its stage held tile - 1, whose product both warpgroups have finished now.
     if (issuer && tile + 2 < tiles) load_v(tile + 2);
 #pragma unroll
@@ -314,11 +347,12 @@ wgmma_attention_kernel(const __grid_constant__ CUtensorMap q_map, const __grid_c
       o[4 * j] *= corr[0], o[4 * j + 1] *= corr[0];
       o[4 * j + 2] *= corr[1], o[4 * j + 3] *= corr[1];
     }
-#pragma unroll
-    for (int i = 0; i < kBlockK / 4; ++i) p[i] = pack2<T>(s[2 * i], s[2 * i + 1]);
+    keep_p(s);
   }
   wait_values(tiles - 1);
   take_turn();
+  settle(o);
+  pin(p);
   wgmma_fence();
   issue_values(p, (tiles - 1) % kStages);
   wgmma_commit();

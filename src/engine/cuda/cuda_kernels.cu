@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "engine/cuda/device_types.cuh"
+#include "util/error.hpp"
 
 namespace lmac::cuda {
 
@@ -28,27 +29,27 @@ __global__ void embed_kernel(const int* tokens, const T* table, float scale, con
     const int i = int(e % D);
     float v = ld(&table[size_t(tokens[r]) * D + i]) * scale;
     if (positions) v = v + positions[size_t(r % T_len) * D + i];
-    out32[e] = v;
+    if (out32) out32[e] = v;
     if (out_t) st(&out_t[e], v);
   }
 }
 
-template <typename T>
-__global__ void rms_norm_kernel(const float* x, const float* w, float eps, T* out, int D) {
+template <typename X, typename T>
+__global__ void rms_norm_kernel(const X* x, const float* w, float eps, T* out, int D) {
   __shared__ float scratch[32];
-  const float* xr = x + size_t(blockIdx.x) * D;
+  const X* xr = x + size_t(blockIdx.x) * D;
   float sum = 0;
-  for (int i = threadIdx.x; i < D; i += blockDim.x) sum += xr[i] * xr[i];
+  for (int i = threadIdx.x; i < D; i += blockDim.x) sum += ld(&xr[i]) * ld(&xr[i]);
   const float scale = rsqrtf(block_sum(sum, scratch) / float(D) + eps);
   T* o = out + size_t(blockIdx.x) * D;
-  for (int i = threadIdx.x; i < D; i += blockDim.x) st(&o[i], w[i] * (xr[i] * scale));
+  for (int i = threadIdx.x; i < D; i += blockDim.x) st(&o[i], w[i] * (ld(&xr[i]) * scale));
 }
 
 // The same with eight elements per access (D % 8 == 0, rows 16-byte aligned).
-template <typename T>
-__global__ void rms_norm8_kernel(const float* x, const float* w, float eps, T* out, int D) {
+template <typename X, typename T>
+__global__ void rms_norm8_kernel(const X* x, const float* w, float eps, T* out, int D) {
   __shared__ float scratch[32];
-  const float* xr = x + size_t(blockIdx.x) * D;
+  const X* xr = x + size_t(blockIdx.x) * D;
   float sum = 0;
   for (int i = threadIdx.x * 8; i < D; i += blockDim.x * 8) {
     float v[8];
@@ -212,13 +213,21 @@ void embed_rows(Context& ctx, const int* tokens, const void* table, DType t, flo
   ctx.check_launch("embed_rows");
 }
 
-void rms_norm(Context& ctx, const float* x, const float* w, float eps, void* out, DType t, int rows, int D) {
+void rms_norm(Context& ctx, const void* x, DType xt, const float* w, float eps, void* out, DType t, int rows, int D) {
   if (rows == 0) return;
+  if (xt != t && xt != DType::f32)
+    throw_error(ErrorCode::internal, "rms_norm: input dtype {} for output {}", dtype_name(xt), dtype_name(t));
   const bool wide = D % 8 == 0 && aligned16(x) && aligned16(w) && aligned16(out);
   dispatch(t, [&](auto tag) {
     using T = decltype(tag);
-    if (wide) rms_norm8_kernel<T><<<rows, kThreads, 0, stream_of(ctx)>>>(x, w, eps, static_cast<T*>(out), D);
-    else rms_norm_kernel<T><<<rows, kThreads, 0, stream_of(ctx)>>>(x, w, eps, static_cast<T*>(out), D);
+    auto launch = [&](auto x_tag) {
+      using X = decltype(x_tag);
+      const X* xs = static_cast<const X*>(x);
+      if (wide) rms_norm8_kernel<X, T><<<rows, kThreads, 0, stream_of(ctx)>>>(xs, w, eps, static_cast<T*>(out), D);
+      else rms_norm_kernel<X, T><<<rows, kThreads, 0, stream_of(ctx)>>>(xs, w, eps, static_cast<T*>(out), D);
+    };
+    if (xt == DType::f32) launch(float{});
+    else launch(T{});
   });
   ctx.check_launch("rms_norm");
 }

@@ -9,13 +9,13 @@
 
 namespace lmac::cuda {
 
-// out32[r, :] = table[tokens[r], :] * scale + (positions ? positions[(r % T), :] : 0), and the same rounded to `t`
-// in out_t when it is not null. table holds `t`, positions f32.
+// out32[r, :] = table[tokens[r], :] * scale + (positions ? positions[(r % T), :] : 0) when out32 is not null, and
+// the same rounded to `t` in out_t when it is not null. table holds `t`, positions f32.
 void embed_rows(Context& ctx, const int* tokens, const void* table, DType t, float scale, const float* positions,
                 int T, float* out32, void* out_t, int rows, int D);
 
-// out[r, :] = w * x[r, :] / sqrt(mean(x[r, :]^2) + eps), x f32, out in `t`.
-void rms_norm(Context& ctx, const float* x, const float* w, float eps, void* out, DType t, int rows, int D);
+// out[r, :] = w * x[r, :] / sqrt(mean(x[r, :]^2) + eps), x in `xt` (f32 or `t`), out in `t`; sums in f32.
+void rms_norm(Context& ctx, const void* x, DType xt, const float* w, float eps, void* out, DType t, int rows, int D);
 
 // Rotates the first `heads` head vectors (head_dim hd each) of every row of x in place, Hugging Face's rotate_half
 // pairing (i with i + hd/2), at position r % T: cos/sin are [T, hd/2] tables.

@@ -48,6 +48,9 @@ LlamaCudaModel::LlamaCudaModel(std::unique_ptr<LanguageModel> cpu_model, int dev
   q_dim_ = c_.num_attention_heads * c_.head_dim;
   kv_dim_ = c_.num_key_value_heads * c_.head_dim;
   qkv_dim_ = q_dim_ + 2 * kv_dim_;
+  // bf16 has f32's range, so the residual can live in it as transformers keeps it, halving the norms' reads and
+  // the o/down GEMMs' accumulate traffic; fp16's range is too narrow for a residual stream, so fp16 keeps f32.
+  resid_t_ = dtype == DType::bf16 ? DType::bf16 : DType::f32;
   const size_t t = cuda::dtype_size(dtype);
   // Only the embedding rows are needed, but a token can be any of them; the output projection is A rows.
   const size_t per_layer = (size_t(qkv_dim_) * D + size_t(D) * q_dim_ + 3 * size_t(F) * D) * t + 2 * size_t(D) * 4;
@@ -74,14 +77,14 @@ LlamaCudaModel::LlamaCudaModel(std::unique_ptr<LanguageModel> cpu_model, int dev
 size_t LlamaCudaModel::activation_bytes_per_row() const {
   const size_t t = cuda::dtype_size(dtype_);
   const size_t D = c_.hidden_size, F = c_.intermediate_size, A = alphabet_size();
-  return 4 /*token*/ + 4 * D /*resid*/ + t * (D + qkv_dim_ + q_dim_ + 3 * F) + 4 * A /*logits*/;
+  return 4 /*token*/ + cuda::dtype_size(resid_t_) * D + t * (D + qkv_dim_ + q_dim_ + 3 * F) + 4 * A /*logits*/;
 }
 
 void LlamaCudaModel::allocate_activations(int rows) {
   const size_t R = size_t(rows), t = cuda::dtype_size(dtype_);
   const size_t D = c_.hidden_size, F = c_.intermediate_size, A = alphabet_size();
   tokens_ = DeviceBuffer(ctx_, R * 4, "input tokens");
-  resid_ = DeviceBuffer(ctx_, R * D * 4, "the residual stream");
+  resid_ = DeviceBuffer(ctx_, R * D * cuda::dtype_size(resid_t_), "the residual stream");
   xn_ = DeviceBuffer(ctx_, R * D * t, "normalised activations");
   qkv_ = DeviceBuffer(ctx_, R * qkv_dim_ * t, "queries, keys and values");
   att_ = DeviceBuffer(ctx_, R * q_dim_ * t, "attention outputs");
@@ -116,11 +119,14 @@ void LlamaCudaModel::run_pass(const uint32_t* symbols, int B, int T, float* out)
   profile_.begin_pass();
   ctx_.to_device(tokens_.get(), tokens.data(), size_t(R) * 4);
 
-  cuda::embed_rows(ctx_, tokens_.as<int>(), embed_.get(), t, 1.0f, nullptr, T, resid_.as<float>(), nullptr, R, D);
+  const DType rt = resid_t_;
+  const bool f32_resid = rt == DType::f32;
+  cuda::embed_rows(ctx_, tokens_.as<int>(), embed_.get(), t, 1.0f, nullptr, T,
+                   f32_resid ? resid_.as<float>() : nullptr, f32_resid ? nullptr : resid_.get(), R, D);
   profile_.mark("embed");
   for (const Layer& l : layers_) {
     // h += o_proj(attention(rope(q), rope(k), v)) of RMSNorm(h)
-    cuda::rms_norm(ctx_, resid_.as<float>(), l.attn_norm.as<float>(), eps, xn_.get(), t, R, D);
+    cuda::rms_norm(ctx_, resid_.get(), rt, l.attn_norm.as<float>(), eps, xn_.get(), t, R, D);
     profile_.mark("rms_norm");
     cuda::linear(ctx_, xn_.get(), l.wqkv.get(), t, qkv_.get(), t, R, qkv_dim_, D);
     profile_.mark("gemm q|k|v");
@@ -129,19 +135,19 @@ void LlamaCudaModel::run_pass(const uint32_t* symbols, int B, int T, float* out)
     cuda::causal_attention(ctx_, qkv_.get(), byte_offset(qkv_, q_dim_ * ts), byte_offset(qkv_, (q_dim_ + kv_dim_) * ts),
                            qkv_dim_, qkv_dim_, att_.get(), q_dim_, t, B, T, H, KV, hd, float(1.0 / std::sqrt(double(hd))));
     profile_.mark("attention");
-    cuda::linear(ctx_, att_.get(), l.wo.get(), t, resid_.get(), DType::f32, R, D, q_dim_, /*accumulate=*/true);
+    cuda::linear(ctx_, att_.get(), l.wo.get(), t, resid_.get(), rt, R, D, q_dim_, /*accumulate=*/true);
     profile_.mark("gemm o");
     // h += down(silu(gate(x)) * up(x)) of x = RMSNorm(h)
-    cuda::rms_norm(ctx_, resid_.as<float>(), l.mlp_norm.as<float>(), eps, xn_.get(), t, R, D);
+    cuda::rms_norm(ctx_, resid_.get(), rt, l.mlp_norm.as<float>(), eps, xn_.get(), t, R, D);
     profile_.mark("rms_norm");
     cuda::linear(ctx_, xn_.get(), l.wgu.get(), t, gu_.get(), t, R, 2 * F, D);
     profile_.mark("gemm gate|up");
     cuda::swiglu(ctx_, gu_.get(), act_.get(), t, R, F);
     profile_.mark("swiglu");
-    cuda::linear(ctx_, act_.get(), l.wdown.get(), t, resid_.get(), DType::f32, R, D, F, /*accumulate=*/true);
+    cuda::linear(ctx_, act_.get(), l.wdown.get(), t, resid_.get(), rt, R, D, F, /*accumulate=*/true);
     profile_.mark("gemm down");
   }
-  cuda::rms_norm(ctx_, resid_.as<float>(), final_norm_.as<float>(), eps, xn_.get(), t, R, D);
+  cuda::rms_norm(ctx_, resid_.get(), rt, final_norm_.as<float>(), eps, xn_.get(), t, R, D);
   cuda::linear(ctx_, xn_.get(), out_rows_.get(), t, logits_.get(), DType::f32, R, A, D);
   cuda::log_softmax_rows(ctx_, logits_.as<float>(), nullptr, R, A);
   profile_.mark("output");

@@ -1,7 +1,8 @@
 // The Llama forward pass on one GPU (llama.cpp/llama2.c in spirit: one function, top to bottom). Weights are
 // converted to the compute dtype once at load, with q|k|v and gate|up fused into one matrix each so that a layer
-// is four GEMMs. The residual stream stays f32; only the output-projection rows of the mapped byte tokens exist on
-// the device, and only their log-softmaxed f32 rows come back to the host.
+// is four GEMMs. The residual stream is bf16 in bf16 compute, as transformers keeps it, and f32 otherwise; only the
+// output-projection rows of the mapped byte tokens exist on the device, and only their log-softmaxed f32 rows come
+// back to the host.
 #pragma once
 
 #include <vector>
@@ -36,6 +37,7 @@ class LlamaCudaModel : public CudaModel {
   const LlamaModel& llama_;
   LlamaConfig c_;
   int q_dim_, kv_dim_, qkv_dim_;
+  cuda::DType resid_t_;  // the residual stream's dtype
   cuda::DeviceBuffer embed_, final_norm_, out_rows_;
   std::vector<Layer> layers_;
   // Activations of one pass, for up to the allocated rows.
