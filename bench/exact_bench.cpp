@@ -12,41 +12,14 @@
 
 #include "engine/exact_kernels.hpp"
 #include "model/framework_model.hpp"
+#include "random_framework_model.hpp"
 
 namespace {
 
 constexpr int kD = 256, kL = 4, kH = 8, kWf = 4, kV = 256, kT = 2048;
 
 const lmac::FrameworkModel& model() {
-  static const lmac::FrameworkModel m = [] {
-    std::mt19937 rng(7);
-    std::normal_distribution<float> n(0, 1);
-    auto fill = [&](size_t count, float scale) {
-      std::vector<float> v(count);
-      for (float& x : v) x = n(rng) * scale;
-      return v;
-    };
-    const size_t d = kD, f = size_t(kD) * kWf;
-    lmac::FrameworkWeights w;
-    w.embed = fill(size_t(kV) * d, 0.02f);
-    for (int l = 0; l < kL; ++l) {
-      lmac::FrameworkLayer layer;
-      layer.w_qkv = fill(d * 3 * d, 1 / std::sqrt(float(kD)));
-      layer.w_out = fill(d * d, 1 / std::sqrt(float(kD)));
-      layer.ln1_scale.assign(d, 1.0f);
-      layer.ln1_offset.assign(d, 0.0f);
-      layer.w1 = fill(d * f, 1 / std::sqrt(float(kD)));
-      layer.b1 = fill(f, 0.1f);
-      layer.w2 = fill(f * d, 1 / std::sqrt(float(f)));
-      layer.b2 = fill(d, 0.1f);
-      layer.ln2_scale.assign(d, 1.0f);
-      layer.ln2_offset.assign(d, 0.0f);
-      w.layers.push_back(std::move(layer));
-    }
-    w.w_logits = fill(d * kV, 1 / std::sqrt(float(kD)));
-    w.b_logits = fill(size_t(kV), 0.1f);
-    return lmac::FrameworkModel(lmac::FrameworkConfig{kV, kD, kL, kH, kWf}, std::move(w), {}, std::nullopt);
-  }();
+  static const lmac::FrameworkModel m = random_framework_model(kD, kL, kH, kWf, kV);
   return m;
 }
 

@@ -7,39 +7,9 @@
 #include <vector>
 
 #include "model/framework_model.hpp"
+#include "random_framework_model.hpp"
 
 namespace {
-
-lmac::FrameworkModel make_model(int D, int L, int H, int wf, int V) {
-  std::mt19937 rng(7);
-  std::normal_distribution<float> n(0, 1);
-  auto fill = [&](size_t count, float scale) {
-    std::vector<float> v(count);
-    for (float& x : v) x = n(rng) * scale;
-    return v;
-  };
-  const size_t d = size_t(D), f = size_t(D) * wf;
-  lmac::FrameworkWeights w;
-  w.embed = fill(size_t(V) * d, 0.02f);
-  for (int l = 0; l < L; ++l) {
-    lmac::FrameworkLayer layer;
-    layer.w_qkv = fill(d * 3 * d, 1 / std::sqrt(float(D)));
-    layer.w_out = fill(d * d, 1 / std::sqrt(float(D)));
-    layer.ln1_scale.assign(d, 1.0f);
-    layer.ln1_offset.assign(d, 0.0f);
-    layer.w1 = fill(d * f, 1 / std::sqrt(float(D)));
-    layer.b1 = fill(f, 0.1f);
-    layer.w2 = fill(f * d, 1 / std::sqrt(float(f)));
-    layer.b2 = fill(d, 0.1f);
-    layer.ln2_scale.assign(d, 1.0f);
-    layer.ln2_offset.assign(d, 0.0f);
-    w.layers.push_back(std::move(layer));
-  }
-  w.w_logits = fill(d * V, 1 / std::sqrt(float(D)));
-  w.b_logits = fill(size_t(V), 0.1f);
-  lmac::FrameworkConfig c{V, D, L, H, wf};
-  return lmac::FrameworkModel(c, std::move(w), {}, std::nullopt);
-}
 
 double flops_per_chunk(int D, int L, int wf, int V, int T) {
   const double non_embedding = double(L) * (4.0 * D * D + 2.0 * D * D * wf + D * wf + D + 4.0 * D) + double(D) * V + V;
@@ -51,7 +21,7 @@ double flops_per_chunk(int D, int L, int wf, int V, int T) {
 void BM_Framework3M(benchmark::State& state) {
   const int D = 256, L = 4, H = 8, wf = 4, V = 256, T = 2048;
   const int batch = int(state.range(0));
-  lmac::FrameworkModel model = make_model(D, L, H, wf, V);
+  lmac::FrameworkModel model = random_framework_model(D, L, H, wf, V);
   std::mt19937 rng(3);
   std::vector<uint32_t> x(size_t(batch) * T);
   for (uint32_t& s : x) s = rng() % 256;

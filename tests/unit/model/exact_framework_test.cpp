@@ -2,7 +2,6 @@
 // of tools/make_framework_fixtures.py, and bit-identical between its full pass and its incremental steps, across
 // batch sizes, sequence lengths, instruction-set variants and thread counts.
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <cmath>
 #include <cstring>
@@ -11,7 +10,7 @@
 #include <random>
 #include <string>
 
-#include "engine/exact_kernels.hpp"
+#include "exact_scorer_checks.hpp"
 #include "model/framework_exact.hpp"
 #include "model/framework_loader.hpp"
 #include "model/framework_model.hpp"
@@ -20,6 +19,8 @@
 
 namespace lmac {
 namespace {
+
+using namespace exact_checks;
 
 const std::string kDir = std::string(LMAC_TEST_DATA_DIR) + "/framework/";
 
@@ -47,14 +48,6 @@ std::vector<double> doubles_of(const NpyArray& a) {
   }
   return out;
 }
-
-struct DispatchGuard {
-  int threads = omp_get_max_threads();
-  ~DispatchGuard() {
-    exact_force_isa(std::nullopt);
-    omp_set_num_threads(threads);
-  }
-};
 
 // A seeded random model of any shape, for head sizes the fixtures do not have.
 std::unique_ptr<FrameworkModel> random_model(int D, int L, int H, int V, uint32_t seed) {
@@ -101,31 +94,6 @@ std::vector<uint32_t> speech(size_t n, size_t offset = 0) {
   for (size_t i = 0; i < n; ++i) out[i] = all[(offset + i) % all.size()];
   return out;
 }
-
-// Full-pass rows of `batch` sequences of `length` symbols.
-std::vector<float> full_pass(ExactScorer& scorer, const std::vector<uint32_t>& x, int batch, int length) {
-  std::vector<float> out(size_t(batch) * length * scorer.alphabet_size());
-  scorer.log_probs(x, batch, length, out);
-  return out;
-}
-
-// The same rows from begin/step, laid out like full_pass's.
-std::vector<float> stepped(ExactScorer& scorer, const std::vector<uint32_t>& x, int batch, int length) {
-  const int A = scorer.alphabet_size();
-  std::vector<float> out(size_t(batch) * length * A), row(size_t(batch) * A);
-  std::vector<uint32_t> prev(static_cast<size_t>(batch));
-  scorer.begin(batch);
-  for (int t = 0; t < length; ++t) {
-    for (int b = 0; b < batch; ++b) prev[b] = t ? x[size_t(b) * length + t - 1] : 12345u;  // ignored at t = 0
-    scorer.step(prev, row);
-    for (int b = 0; b < batch; ++b) {
-      std::memcpy(&out[(size_t(b) * length + t) * A], &row[size_t(b) * A], size_t(A) * sizeof(float));
-    }
-  }
-  return out;
-}
-
-bool same_bits(const float* a, const float* b, size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
 
 TEST(FrameworkExact, MatchesHaikuAndTheFloatModel) {
   auto model = load_framework_model(kDir + "a_flat.npz", {});
@@ -194,41 +162,18 @@ TEST(FrameworkExact, StepRowsEqualFullPassRowsBitForBit) {
   for (const Shape& shape : shapes()) {
     auto model = shape.load();
     auto scorer = model->exact_scorer();
-    const int A = scorer->alphabet_size();
     const int T = 160;
     std::vector<uint32_t> x8;
     for (int b = 0; b < 8; ++b) {
       auto s = speech(T, size_t(b) * 61);
       x8.insert(x8.end(), s.begin(), s.end());
     }
-    const std::vector<float> full8 = full_pass(*scorer, x8, 8, T);
-    for (int batch : {1, 3, 8}) {
-      std::vector<uint32_t> x(x8.begin(), x8.begin() + size_t(batch) * T);
-      const std::vector<float> steps = stepped(*scorer, x, batch, T);
-      EXPECT_TRUE(same_bits(steps.data(), full8.data(), steps.size())) << shape.name << ", step batch " << batch;
-      const std::vector<float> full = full_pass(*scorer, x, batch, T);
-      EXPECT_TRUE(same_bits(full.data(), full8.data(), full.size())) << shape.name << ", full batch " << batch;
-    }
-    for (int length : {1, 17, 129}) {
-      std::vector<uint32_t> x;
-      for (int b = 0; b < 3; ++b) x.insert(x.end(), x8.begin() + size_t(b) * T, x8.begin() + size_t(b) * T + length);
-      const std::vector<float> full = full_pass(*scorer, x, 3, length);
-      const std::vector<float> steps = stepped(*scorer, x, 3, length);
-      for (int b = 0; b < 3; ++b) {
-        const size_t n = size_t(length) * A;
-        EXPECT_TRUE(same_bits(&full[b * n], &full8[size_t(b) * T * A], n)) << shape.name << ", length " << length;
-        EXPECT_TRUE(same_bits(&steps[b * n], &full8[size_t(b) * T * A], n)) << shape.name << ", length " << length;
-      }
-    }
-    // A scorer can start over: a second begin() gives the same rows.
-    const std::vector<float> again = stepped(*scorer, x8, 8, T);
-    EXPECT_TRUE(same_bits(again.data(), full8.data(), again.size())) << shape.name << ", second begin";
+    expect_steps_equal_full_pass(*scorer, x8, T, {1, 17, 129}, shape.name);
   }
 }
 
 // Same bits with 1, 2 and 7 threads and under every instruction-set variant the CPU has.
 TEST(FrameworkExact, BitsDoNotDependOnThreadsOrInstructionSet) {
-  DispatchGuard guard;
   for (const Shape& shape : shapes()) {
     auto model = shape.load();
     auto scorer = model->exact_scorer();
@@ -238,24 +183,7 @@ TEST(FrameworkExact, BitsDoNotDependOnThreadsOrInstructionSet) {
       auto s = speech(T, size_t(b) * 97);
       x.insert(x.end(), s.begin(), s.end());
     }
-    ASSERT_TRUE(exact_force_isa(ExactIsa::baseline));
-    omp_set_num_threads(1);
-    const std::vector<float> reference = full_pass(*scorer, x, B, T);
-    for (ExactIsa isa : {ExactIsa::baseline, ExactIsa::avx2, ExactIsa::avx512}) {
-      if (!exact_force_isa(isa)) {
-        std::printf("  (this CPU has no %s: not tested)\n", exact_isa_name(isa));
-        continue;
-      }
-      for (int threads : {1, 2, 7}) {
-        omp_set_num_threads(threads);
-        const std::vector<float> full = full_pass(*scorer, x, B, T);
-        EXPECT_TRUE(same_bits(full.data(), reference.data(), full.size()))
-            << shape.name << ", " << exact_isa_name(isa) << ", " << threads << " threads, full pass";
-        const std::vector<float> steps = stepped(*scorer, x, B, T);
-        EXPECT_TRUE(same_bits(steps.data(), reference.data(), steps.size()))
-            << shape.name << ", " << exact_isa_name(isa) << ", " << threads << " threads, steps";
-      }
-    }
+    expect_bits_independent_of_threads_and_isa(*scorer, x, B, T, shape.name);
   }
 }
 

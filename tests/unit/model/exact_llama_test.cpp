@@ -3,12 +3,10 @@
 // llama3 RoPE, tied embeddings), and bit-identical between its full pass and its incremental steps, across batch
 // sizes, lengths, instruction-set variants and thread counts, with and without --top_k.
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <cmath>
-#include <cstring>
 
-#include "engine/exact_kernels.hpp"
+#include "exact_scorer_checks.hpp"
 #include "llama_test_support.hpp"
 #include "model/llama_exact.hpp"
 #include "model/llama_loader.hpp"
@@ -19,6 +17,7 @@ namespace lmac {
 namespace {
 
 using namespace llama_test;
+using namespace exact_checks;
 
 std::vector<uint32_t> speech_symbols(bool ascii) {
   NpyArray x = read_npy(data_dir() / "speech_bytes.npy");
@@ -28,37 +27,6 @@ std::vector<uint32_t> speech_symbols(bool ascii) {
   }
   return s;
 }
-
-struct DispatchGuard {
-  int threads = omp_get_max_threads();
-  ~DispatchGuard() {
-    exact_force_isa(std::nullopt);
-    omp_set_num_threads(threads);
-  }
-};
-
-std::vector<float> full_pass(ExactScorer& scorer, const std::vector<uint32_t>& x, int batch, int length) {
-  std::vector<float> out(size_t(batch) * length * scorer.alphabet_size());
-  scorer.log_probs(x, batch, length, out);
-  return out;
-}
-
-std::vector<float> stepped(ExactScorer& scorer, const std::vector<uint32_t>& x, int batch, int length) {
-  const int A = scorer.alphabet_size();
-  std::vector<float> out(size_t(batch) * length * A), row(size_t(batch) * A);
-  std::vector<uint32_t> prev(static_cast<size_t>(batch));
-  scorer.begin(batch);
-  for (int t = 0; t < length; ++t) {
-    for (int b = 0; b < batch; ++b) prev[size_t(b)] = t ? x[size_t(b) * length + t - 1] : 9999u;  // ignored at t = 0
-    scorer.step(prev, row);
-    for (int b = 0; b < batch; ++b) {
-      std::memcpy(&out[(size_t(b) * length + t) * A], &row[size_t(b) * A], size_t(A) * sizeof(float));
-    }
-  }
-  return out;
-}
-
-bool same_bits(const float* a, const float* b, size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
 
 struct Case {
   const char* model;
@@ -114,52 +82,19 @@ TEST(LlamaExact, StepRowsEqualFullPassRowsBitForBit) {
   for (const Case& c : kBitCases) {
     auto model = load_llama_model((data_dir() / c.model).string(), c.options);
     auto scorer = model->exact_scorer();
-    const int A = scorer->alphabet_size(), T = 260;  // past 256: the step path's cache grows once
-    const std::vector<uint32_t> x8 = sequences(8, T, c.options.byte_mapping == "ascii");
-    const std::vector<float> full8 = full_pass(*scorer, x8, 8, T);
-    for (int batch : {1, 3, 8}) {
-      std::vector<uint32_t> x(x8.begin(), x8.begin() + size_t(batch) * T);
-      const std::vector<float> steps = stepped(*scorer, x, batch, T);
-      EXPECT_TRUE(same_bits(steps.data(), full8.data(), steps.size())) << c.reference << ", step batch " << batch;
-      const std::vector<float> full = full_pass(*scorer, x, batch, T);
-      EXPECT_TRUE(same_bits(full.data(), full8.data(), full.size())) << c.reference << ", full batch " << batch;
-    }
-    for (int length : {1, 9, 100}) {
-      std::vector<uint32_t> x;
-      for (int b = 0; b < 3; ++b) x.insert(x.end(), x8.begin() + size_t(b) * T, x8.begin() + size_t(b) * T + length);
-      const std::vector<float> full = full_pass(*scorer, x, 3, length);
-      const std::vector<float> steps = stepped(*scorer, x, 3, length);
-      for (int b = 0; b < 3; ++b) {
-        const size_t n = size_t(length) * A;
-        EXPECT_TRUE(same_bits(&full[b * n], &full8[size_t(b) * T * A], n)) << c.reference << ", length " << length;
-        EXPECT_TRUE(same_bits(&steps[b * n], &full8[size_t(b) * T * A], n)) << c.reference << ", length " << length;
-      }
-    }
+    const int T = 260;  // past 256: the step path's cache grows once
+    expect_steps_equal_full_pass(*scorer, sequences(8, T, c.options.byte_mapping == "ascii"), T, {1, 9, 100},
+                                 c.reference);
   }
 }
 
 TEST(LlamaExact, BitsDoNotDependOnThreadsOrInstructionSet) {
-  DispatchGuard guard;
   for (const Case& c : kBitCases) {
     auto model = load_llama_model((data_dir() / c.model).string(), c.options);
     auto scorer = model->exact_scorer();
     const int T = 80, B = 4;
-    const std::vector<uint32_t> x = sequences(B, T, c.options.byte_mapping == "ascii");
-    ASSERT_TRUE(exact_force_isa(ExactIsa::baseline));
-    omp_set_num_threads(1);
-    const std::vector<float> reference = full_pass(*scorer, x, B, T);
-    for (ExactIsa isa : {ExactIsa::baseline, ExactIsa::avx2, ExactIsa::avx512}) {
-      if (!exact_force_isa(isa)) continue;
-      for (int threads : {1, 2, 7}) {
-        omp_set_num_threads(threads);
-        const std::vector<float> full = full_pass(*scorer, x, B, T);
-        EXPECT_TRUE(same_bits(full.data(), reference.data(), full.size()))
-            << c.reference << ", " << exact_isa_name(isa) << ", " << threads << " threads, full pass";
-        const std::vector<float> steps = stepped(*scorer, x, B, T);
-        EXPECT_TRUE(same_bits(steps.data(), reference.data(), steps.size()))
-            << c.reference << ", " << exact_isa_name(isa) << ", " << threads << " threads, steps";
-      }
-    }
+    expect_bits_independent_of_threads_and_isa(*scorer, sequences(B, T, c.options.byte_mapping == "ascii"), B, T,
+                                               c.reference);
   }
 }
 
