@@ -119,6 +119,7 @@ template <int N> __device__ __forceinline__ void pin(uint32_t (&r)[N]) {
 #pragma unroll
   for (int i = 0; i < N; ++i) asm volatile("" : "+r"(r[i])::"memory");
 }
+
 // d (64 x 128, f32) (+)= A (64 x 16, K-major in shared memory) * B (16 x 128, K-major in shared memory).
 template <typename T> __device__ __forceinline__ void mma_ss(float (&d)[64], uint64_t a, uint64_t b, int accumulate);
 // d (64 x 128, f32) += A (64 x 16 in registers) * B (16 x 128, N-major in shared memory).
@@ -255,8 +256,8 @@ wgmma_attention_kernel(const __grid_constant__ CUtensorMap q_map, const __grid_c
   barrier_wait(q_full, 0);
 
   // Online softmax of tile `tile`'s scores in base 2, as in the mma.sync kernel: p = 2^(s * scale_log2 - m), the
-  // causal mask on diagonal tiles only; the four lanes that share a row differ in their two lowest bits. Returns
-  // the factors O's rows must be rescaled by (applied once the product in flight has finished).
+  // causal mask on diagonal tiles only; the four lanes that share a row differ in their two lowest bits. Sets corr
+  // to the factors O's rows must be rescaled by (applied once the product in flight has finished).
   auto softmax = [&](float (&s)[64], int tile, float (&corr)[2]) {
     const int kv0 = tile * kBlockK;
     const bool diagonal = kv0 + kBlockK - 1 > wg_row0;

@@ -11,8 +11,8 @@
 
 namespace lmac::cuda {
 
-// Element types of device tensors. Weights and activations use the compute dtype; residual streams, logits and
-// everything reduced stay f32.
+// Element types of device tensors. Weights and activations use the compute dtype; logits and everything reduced
+// stay f32, and so do residual streams except the Llama pass's in bf16 (llama_cuda_model.hpp).
 enum class DType { f32, bf16, f16 };
 const char* dtype_name(DType t);  // "fp32", "bf16", "fp16"
 size_t dtype_size(DType t);
