@@ -67,7 +67,9 @@ const Workload& workload(int chunks, int length = kLength) {
   return *cache.back();
 }
 
-void BM_EncodeChunks(benchmark::State& state, lmac::BatchKernel kernel) {
+// Times encode(workload, chunks, length), which codes the workload's chunks with `kernel`, at state's shape.
+template <typename Encode>
+void time_encoder(benchmark::State& state, lmac::BatchKernel kernel, Encode encode) {
   if (!lmac::batch_kernel_available(kernel)) {
     state.SkipWithError("kernel not available on this CPU");
     return;
@@ -77,7 +79,7 @@ void BM_EncodeChunks(benchmark::State& state, lmac::BatchKernel kernel) {
   const Workload& w = workload(chunks, length);
   uint64_t bits = 0;
   for (auto _ : state) {
-    auto out = lmac::encode_chunks(w.log_probs, w.symbols, chunks, length, kAlphabet, {1, kernel});
+    auto out = encode(w, chunks, length);
     bits = 0;
     for (const auto& e : out) bits += e.num_bits;
     benchmark::DoNotOptimize(out.data());
@@ -85,23 +87,17 @@ void BM_EncodeChunks(benchmark::State& state, lmac::BatchKernel kernel) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(chunks) * length);
   state.counters["bits_per_symbol"] = static_cast<double>(bits) / (static_cast<double>(chunks) * length);
 }
+
+void BM_EncodeChunks(benchmark::State& state, lmac::BatchKernel kernel) {
+  time_encoder(state, kernel, [&](const Workload& w, int chunks, int length) {
+    return lmac::encode_chunks(w.log_probs, w.symbols, chunks, length, kAlphabet, {1, kernel});
+  });
+}
+
 void BM_EncodeChunksFromProbs(benchmark::State& state, lmac::BatchKernel kernel) {
-  if (!lmac::batch_kernel_available(kernel)) {
-    state.SkipWithError("kernel not available on this CPU");
-    return;
-  }
-  const int chunks = static_cast<int>(state.range(0));
-  const int length = static_cast<int>(state.range(1));
-  const Workload& w = workload(chunks, length);
-  uint64_t bits = 0;
-  for (auto _ : state) {
-    auto out = lmac::encode_chunks_from_probs(w.probs, w.symbols, chunks, length, kAlphabet, {1, kernel});
-    bits = 0;
-    for (const auto& e : out) bits += e.num_bits;
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(chunks) * length);
-  state.counters["bits_per_symbol"] = static_cast<double>(bits) / (static_cast<double>(chunks) * length);
+  time_encoder(state, kernel, [&](const Workload& w, int chunks, int length) {
+    return lmac::encode_chunks_from_probs(w.probs, w.symbols, chunks, length, kAlphabet, {1, kernel});
+  });
 }
 
 // Args: chunks, positions per chunk. {32, 2048}: 64 MB of (log-)probabilities, streamed from memory as in an

@@ -156,14 +156,20 @@ TEST(BatchEncoder, OutputDecodesWithThePlainDecoder) {
   }
 }
 
-ErrorCode error_of(const Batch& b, BatchKernel kernel, std::string* message = nullptr) {
+// The code of the error `code_batch` throws (its message in *message), or usage where it throws none.
+template <typename Code>
+ErrorCode error_code_of(Code code_batch, std::string* message) {
   try {
-    batch(b, kernel);
+    code_batch();
   } catch (const Error& e) {
     if (message) *message = e.what();
     return e.code();
   }
   return ErrorCode::usage;  // "no error"
+}
+
+ErrorCode error_of(const Batch& b, BatchKernel kernel, std::string* message = nullptr) {
+  return error_code_of([&] { batch(b, kernel); }, message);
 }
 
 TEST(BatchEncoder, BadRowsGiveTheSameErrorOnEveryKernel) {
@@ -297,13 +303,7 @@ TEST(BatchEncoderFromProbs, AdversarialRowsMatchThePlainEncoder) {
 }
 
 ErrorCode error_from_probs(const Batch& b, BatchKernel kernel, std::string* message = nullptr) {
-  try {
-    batch_from_probs(b, kernel);
-  } catch (const Error& e) {
-    if (message) *message = e.what();
-    return e.code();
-  }
-  return ErrorCode::usage;  // "no error"
+  return error_code_of([&] { batch_from_probs(b, kernel); }, message);
 }
 
 TEST(BatchEncoderFromProbs, BadRowsGiveTheSameErrorOnEveryKernel) {
